@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import pg from 'pg';
+
+import type { Database } from './schema.js';
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Db {
+  readonly kysely: Kysely<Database>;
+  readonly dialect: DialectName;
+  /** A redacted form of the URL, safe for logs. */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+// int8 columns hold millisecond times and ids; both fit a JavaScript number exactly.
+pg.types.setTypeParser(20, (value: string) => Number(value));
+
+/**
+ * Opens the database named by a URL: `postgres://…` for PostgreSQL, otherwise a SQLite file
+ * path or `sqlite:` URL. `schema` puts PostgreSQL tables in a schema of their own.
+ */
+export function openDatabase(url: string, options: { schema?: string; poolSize?: number } = {}): Db {
+  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options);
+  return openSqlite(url.replace(/^sqlite:(\/\/)?/, ''));
+}
+
+function openSqlite(file: string): Db {
+  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  const sqlite = new BetterSqlite3(file);
+  sqlite.pragma('journal_mode = WAL');
+  sqlite.pragma('synchronous = NORMAL');
+  sqlite.pragma('foreign_keys = ON');
+  sqlite.pragma('busy_timeout = 5000');
+  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  return {
+    kysely,
+    dialect: 'sqlite',
+    description: `sqlite:${file}`,
+    close: () => kysely.destroy(),
+  };
+}
+
+function openPostgres(url: string, options: { schema?: string; poolSize?: number }): Db {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),
+  });
+  const kysely = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const redacted = url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+  return {
+    kysely,
+    dialect: 'postgres',
+    description: options.schema === undefined ? redacted : `${redacted} (schema ${options.schema})`,
+    close: () => kysely.destroy(),
+  };
+}

@@ -1,0 +1,201 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** Times are stored as milliseconds since the epoch; flags as 0 or 1, in both dialects. */
+export interface AccountsTable {
+  id: Generated<number>;
+  name: string;
+  email: string;
+  api_key_hash: string;
+  account_hash: string;
+  webhook_key_enc: string;
+  previous_webhook_key_enc: string | null;
+  previous_webhook_key_until: number | null;
+  password_hash: string | null;
+  api_requests: Generated<number>;
+  created_at: number;
+}
+
+export interface EnvironmentsTable {
+  id: Generated<number>;
+  account_id: number;
+  env_id: number;
+  env_code: string;
+  env_name: string;
+  do_not_store: number;
+  send_video_email: number;
+  region: string;
+  created_at: number;
+}
+
+export interface WebhooksTable {
+  id: Generated<number>;
+  account_id: number;
+  env_id: number;
+  webhook: string;
+  webhook_recorded: number;
+  webhook_transcoded: number;
+  webhook_converted: number;
+  webhook_copied_pipe_s3: number;
+  webhook_copied_s3: number;
+  webhook_copied_ftp: number;
+  webhook_copied_dbox: number;
+  active: number;
+  format: string;
+  secret_enc: string;
+  created_at: number;
+}
+
+export interface AmazonCredentialsTable {
+  id: Generated<number>;
+  account_id: number;
+  env_id: number;
+  amz_key_enc: string | null;
+  amz_secret_enc: string | null;
+  amz_bucket: string;
+  amz_bucket_region: string;
+  amz_acl: string;
+  amz_folder: string;
+  created_at: number;
+}
+
+export interface FtpCredentialsTable {
+  id: Generated<number>;
+  account_id: number;
+  env_id: number;
+  ftp_host: string;
+  ftp_port: number;
+  ftp_username: string;
+  ftp_password_enc: string | null;
+  ftp_dir: string;
+  sftp_host: string;
+  sftp_port: number;
+  sftp_username: string;
+  sftp_password_enc: string | null;
+  sftp_dir: string;
+  created_at: number;
+}
+
+export interface DropboxCredentialsTable {
+  id: Generated<number>;
+  account_id: number;
+  env_id: number;
+  dbox_token_enc: string | null;
+  dbox_folder: string;
+  created_at: number;
+}
+
+export type RecordingStatus = 'recorded' | 'converted' | 'failed';
+
+export interface RecordingsTable {
+  id: Generated<number>;
+  account_id: number;
+  env_id: number;
+  name: string;
+  status: RecordingStatus;
+  failure_reason: string | null;
+  original_ext: string;
+  original_container: string | null;
+  length: number | null;
+  created_at: number;
+  ipv4: string | null;
+  ua: string | null;
+  http_referer: string | null;
+  camera_name: string | null;
+  microphone_name: string | null;
+  payload: string;
+  mrt: number | null;
+  source: string;
+  orig_width: number | null;
+  orig_height: number | null;
+  width: number | null;
+  height: number | null;
+  size: number | null;
+  original_size: number;
+  has_audio: Generated<number>;
+  audio_only: Generated<number>;
+  rotation: Generated<number>;
+  converted: Generated<number>;
+  transcoded: Generated<number>;
+  has_original: Generated<number>;
+  has_mp4: Generated<number>;
+  has_snapshot: Generated<number>;
+  has_filmstrip: Generated<number>;
+  ftped: Generated<number>;
+  s3ed: Generated<number>;
+  sftped: Generated<number>;
+  dboxed: Generated<number>;
+  not_stored: Generated<number>;
+  retry_interval: Generated<number>;
+  last_retry_time: number | null;
+  anonymized: Generated<number>;
+  date_anonymized: number | null;
+  recovered: Generated<number>;
+  checksum_md5: string | null;
+  checksum_sha1: string | null;
+  region: string;
+  audio_codec: string | null;
+  video_codec: string | null;
+  deleted_at: number | null;
+}
+
+export type JobStatus = 'queued' | 'running' | 'done' | 'failed' | 'cancelled';
+
+export interface JobsTable {
+  id: Generated<number>;
+  type: string;
+  payload: string;
+  status: JobStatus;
+  run_at: number;
+  attempts: number;
+  max_attempts: number;
+  locked_by: string | null;
+  locked_until: number | null;
+  last_error: string | null;
+  recording_id: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
+
+export interface WebhookDeliveriesTable {
+  id: Generated<number>;
+  account_id: number;
+  webhook_id: number;
+  recording_id: number | null;
+  event: string;
+  body: string;
+  message_id: string;
+  status: DeliveryStatus;
+  attempts: number;
+  last_status_code: number | null;
+  last_error: string | null;
+  last_duration_ms: number | null;
+  next_attempt_at: number | null;
+  created_at: number;
+  delivered_at: number | null;
+}
+
+export interface Database {
+  accounts: AccountsTable;
+  environments: EnvironmentsTable;
+  webhooks: WebhooksTable;
+  amazon_credentials: AmazonCredentialsTable;
+  ftp_credentials: FtpCredentialsTable;
+  dropbox_credentials: DropboxCredentialsTable;
+  recordings: RecordingsTable;
+  jobs: JobsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+}
+
+export type Account = Selectable<AccountsTable>;
+export type Environment = Selectable<EnvironmentsTable>;
+export type Webhook = Selectable<WebhooksTable>;
+export type AmazonCredentials = Selectable<AmazonCredentialsTable>;
+export type FtpCredentials = Selectable<FtpCredentialsTable>;
+export type DropboxCredentials = Selectable<DropboxCredentialsTable>;
+export type Recording = Selectable<RecordingsTable>;
+export type NewRecording = Insertable<RecordingsTable>;
+export type RecordingUpdate = Updateable<RecordingsTable>;
+export type Job = Selectable<JobsTable>;
+export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;

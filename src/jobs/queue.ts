@@ -1,0 +1,54 @@
+import { EventEmitter } from 'node:events';
+
+import type { Kysely } from 'kysely';
+
+import type { Database } from '../db/schema.js';
+import { insertJob } from '../repositories/jobs.js';
+import { maxAttempts } from './policies.js';
+import type { JobType } from './policies.js';
+
+export interface JobPayloads {
+  'recording.process': { recordingId: number };
+  'webhook.deliver': { deliveryId: number };
+}
+
+/**
+ * Adds jobs inside the caller's transaction, so a job exists exactly when the state change
+ * that needs it was committed. Local workers are woken at once instead of at their next poll.
+ */
+export class JobQueue {
+  readonly #events = new EventEmitter();
+  readonly #clock: () => number;
+
+  constructor(clock: () => number = Date.now) {
+    this.#clock = clock;
+    this.#events.setMaxListeners(0);
+  }
+
+  async enqueue<T extends JobType>(
+    db: Kysely<Database>,
+    type: T,
+    payload: JobPayloads[T],
+    options: { delayMs?: number; recordingId?: number | null } = {},
+  ): Promise<number> {
+    const now = this.#clock();
+    const id = await insertJob(db, {
+      type,
+      payload,
+      runAt: now + (options.delayMs ?? 0),
+      maxAttempts: maxAttempts(type),
+      recordingId: options.recordingId ?? null,
+    }, now);
+    return id;
+  }
+
+  /** Call after the transaction that enqueued jobs has committed. */
+  notify(): void {
+    this.#events.emit('job');
+  }
+
+  onJob(listener: () => void): () => void {
+    this.#events.on('job', listener);
+    return () => this.#events.off('job', listener);
+  }
+}

@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
+
+import type { Logger } from 'pino';
+
+import type { Db } from '../db/connect.js';
+import type { Job } from '../db/schema.js';
+import { isRetryable } from '../lib/errors.js';
+import { claimJob, failJob, finishJob, releaseJob, renewLease } from '../repositories/jobs.js';
+import { nextRetryDelayMs } from '../webhooks/schedule.js';
+import { JOB_POLICIES, RetryLater, typesOfPool } from './policies.js';
+import type { JobType, PoolName } from './policies.js';
+import type { JobQueue } from './queue.js';
+
+export interface JobHandler {
+  run(job: Job, signal: AbortSignal): Promise<void>;
+  /** Called once when the job has failed for good, to leave the reason where users see it. */
+  giveUp?(job: Job, error: Error): Promise<void>;
+}
+
+export type JobHandlers = Record<JobType, JobHandler>;
+
+export interface WorkerPoolOptions {
+  db: Db;
+  queue: JobQueue;
+  log: Logger;
+  pool: PoolName;
+  concurrency: number;
+  pollMs: number;
+  leaseMs: number;
+  handlers: JobHandlers;
+  clock?: () => number;
+  /** Multiplies every retry delay; below 1 it compresses the schedule. */
+  retryScale?: number;
+}
+
+interface Running {
+  promise: Promise<void>;
+  abort: AbortController;
+  job: Job;
+}
+
+/**
+ * Claims jobs of one pool and runs up to `concurrency` at once. Pools are separate so that a
+ * slow webhook receiver never holds back a conversion, nor a long conversion a webhook.
+ */
+export class WorkerPool {
+  readonly workerId: string;
+  readonly #o: WorkerPoolOptions;
+  readonly #types: JobType[];
+  readonly #running = new Set<Running>();
+  readonly #clock: () => number;
+  #accepting = false;
+  #filling = false;
+  #refill = false;
+  #timer: NodeJS.Timeout | undefined;
+  #unsubscribe: (() => void) | undefined;
+
+  constructor(options: WorkerPoolOptions) {
+    this.#o = options;
+    this.#types = typesOfPool(options.pool);
+    this.#clock = options.clock ?? Date.now;
+    this.workerId = `${hostname()}:${process.pid}:${options.pool}:${randomBytes(3).toString('hex')}`;
+  }
+
+  get active(): number {
+    return this.#running.size;
+  }
+
+  start(): void {
+    if (this.#accepting) return;
+    this.#accepting = true;
+    this.#unsubscribe = this.#o.queue.onJob(() => this.#kick());
+    this.#timer = setInterval(() => this.#kick(), this.#o.pollMs);
+    this.#timer.unref();
+    this.#kick();
+  }
+
+  /** Stops claiming; running jobs get `graceMs` to finish, then are aborted and released. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.#accepting = false;
+    clearInterval(this.#timer);
+    this.#unsubscribe?.();
+    const all = Promise.all([...this.#running].map((r) => r.promise));
+    const timedOut = await Promise.race([
+      all.then(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(true), graceMs).unref()),
+    ]);
+    if (!timedOut) return;
+    const left = [...this.#running];
+    for (const r of left) r.abort.abort(new Error('worker shutting down'));
+    await Promise.allSettled(left.map((r) => r.promise));
+    for (const r of left) {
+      await releaseJob(this.#o.db.kysely, r.job.id, this.workerId, this.#clock());
+    }
+  }
+
+  #kick(): void {
+    if (this.#filling) {
+      this.#refill = true;
+      return;
+    }
+    this.#filling = true;
+    this.#fill()
+      .catch((err: unknown) => this.#o.log.error({ err, pool: this.#o.pool }, 'job claim failed'))
+      .finally(() => {
+        this.#filling = false;
+        if (this.#refill) {
+          this.#refill = false;
+          this.#kick();
+        }
+      });
+  }
+
+  async #fill(): Promise<void> {
+    while (this.#accepting && this.#running.size < this.#o.concurrency) {
+      const now = this.#clock();
+      const { db } = this.#o;
+      const job = await claimJob(db.kysely, db.dialect, this.#types, this.workerId, now,
+        this.#o.leaseMs);
+      if (job === undefined) return;
+      this.#launch(job);
+    }
+  }
+
+  #launch(job: Job): void {
+    const abort = new AbortController();
+    const entry: Running = { job, abort, promise: Promise.resolve() };
+    entry.promise = this.#execute(job, abort).finally(() => {
+      this.#running.delete(entry);
+      if (this.#accepting) this.#kick();
+    });
+    this.#running.add(entry);
+  }
+
+  async #execute(job: Job, abort: AbortController): Promise<void> {
+    const { db, log, leaseMs } = this.#o;
+    const type = job.type as JobType;
+    const handler = this.#o.handlers[type];
+    const jobLog = log.child({ jobId: job.id, job: type, attempt: job.attempts });
+    const heartbeat = setInterval(() => {
+      renewLease(db.kysely, job.id, this.workerId, this.#clock() + leaseMs)
+        .then((held) => {
+          if (!held) abort.abort(new Error('lease lost to another worker'));
+        })
+        .catch((err: unknown) => jobLog.warn({ err }, 'lease renewal failed'));
+    }, Math.max(100, Math.floor(leaseMs / 3)));
+    heartbeat.unref();
+
+    const started = this.#clock();
+    try {
+      await handler.run(job, abort.signal);
+      await finishJob(db.kysely, job.id, this.workerId, this.#clock());
+      jobLog.debug({ ms: this.#clock() - started }, 'job done');
+    } catch (caught) {
+      const err = caught instanceof Error ? caught : new Error(String(caught));
+      if (abort.signal.aborted && !this.#accepting) return;
+      await this.#failed(job, handler, err, jobLog);
+    } finally {
+      clearInterval(heartbeat);
+    }
+  }
+
+  async #failed(job: Job, handler: JobHandler, err: Error, jobLog: Logger): Promise<void> {
+    const now = this.#clock();
+    const policy = JOB_POLICIES[job.type as JobType];
+    const scale = this.#o.retryScale ?? 1;
+    let delay = isRetryable(err) && job.attempts < job.max_attempts
+      ? nextRetryDelayMs(policy.retryScheduleMs, job.attempts)
+      : null;
+    if (delay !== null) delay *= scale;
+    if (delay !== null && err instanceof RetryLater) delay = Math.max(delay, err.delayMs);
+
+    await failJob(this.#o.db.kysely, job.id, this.workerId, err.message,
+      delay === null ? null : now + Math.round(delay), now);
+    if (delay !== null) {
+      jobLog.warn({ err: err.message, retryInMs: Math.round(delay) }, 'job failed, will retry');
+      return;
+    }
+    jobLog.error({ err: err.message }, 'job failed for good');
+    if (handler.giveUp !== undefined) await handler.giveUp(job, err);
+  }
+}

@@ -1,0 +1,136 @@
+import type { Kysely } from 'kysely';
+
+import type { DialectName } from '../db/connect.js';
+import type { Database, Job } from '../db/schema.js';
+
+type Exec = Kysely<Database>;
+
+export interface NewJob {
+  type: string;
+  payload: unknown;
+  runAt: number;
+  maxAttempts: number;
+  recordingId?: number | null;
+}
+
+export async function insertJob(db: Exec, job: NewJob, now: number): Promise<number> {
+  const row = await db.insertInto('jobs').values({
+    type: job.type,
+    payload: JSON.stringify(job.payload),
+    status: 'queued',
+    run_at: job.runAt,
+    attempts: 0,
+    max_attempts: job.maxAttempts,
+    recording_id: job.recordingId ?? null,
+    created_at: now,
+    updated_at: now,
+  }).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+/**
+ * Claims the next due job of the given types. A job whose lease ran out (its worker died)
+ * is due again. On PostgreSQL, SKIP LOCKED lets many workers claim side by side without
+ * waiting on each other; SQLite has a single writer, so the UPDATE is already atomic.
+ */
+export async function claimJob(
+  db: Exec,
+  dialect: DialectName,
+  types: readonly string[],
+  workerId: string,
+  now: number,
+  leaseMs: number,
+): Promise<Job | undefined> {
+  let next = db.selectFrom('jobs').select('id')
+    .where('type', 'in', types)
+    .where((eb) => eb.or([
+      eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
+      eb.and([eb('status', '=', 'running'), eb('locked_until', '<', now)]),
+    ]))
+    .orderBy('run_at').orderBy('id').limit(1);
+  if (dialect === 'postgres') next = next.forUpdate().skipLocked();
+
+  return db.updateTable('jobs')
+    .set((eb) => ({
+      status: 'running',
+      locked_by: workerId,
+      locked_until: now + leaseMs,
+      attempts: eb('attempts', '+', 1),
+      updated_at: now,
+    }))
+    .where('id', '=', (eb) => eb.selectFrom(next.as('due')).select('due.id'))
+    .returningAll()
+    .executeTakeFirst();
+}
+
+/** Extends a running job's lease; false when another worker has taken the job over. */
+export async function renewLease(
+  db: Exec,
+  id: number,
+  workerId: string,
+  until: number,
+): Promise<boolean> {
+  const result = await db.updateTable('jobs').set({ locked_until: until })
+    .where('id', '=', id).where('locked_by', '=', workerId).where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function finishJob(
+  db: Exec,
+  id: number,
+  workerId: string,
+  now: number,
+): Promise<boolean> {
+  const result = await db.updateTable('jobs')
+    .set({ status: 'done', locked_by: null, locked_until: null, updated_at: now })
+    .where('id', '=', id).where('locked_by', '=', workerId).where('status', '=', 'running')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Puts a failed job back in the queue for `retryAt`, or fails it for good when null. */
+export async function failJob(
+  db: Exec,
+  id: number,
+  workerId: string,
+  error: string,
+  retryAt: number | null,
+  now: number,
+): Promise<void> {
+  await db.updateTable('jobs')
+    .set({
+      status: retryAt === null ? 'failed' : 'queued',
+      run_at: retryAt ?? now,
+      last_error: error.slice(0, 2000),
+      locked_by: null,
+      locked_until: null,
+      updated_at: now,
+    })
+    .where('id', '=', id).where('locked_by', '=', workerId).execute();
+}
+
+/** Returns a claimed job to the queue untouched, for a worker that is shutting down. */
+export async function releaseJob(db: Exec, id: number, workerId: string, now: number) {
+  await db.updateTable('jobs')
+    .set((eb) => ({
+      status: 'queued',
+      locked_by: null,
+      locked_until: null,
+      attempts: eb('attempts', '-', 1),
+      updated_at: now,
+    }))
+    .where('id', '=', id).where('locked_by', '=', workerId).where('status', '=', 'running')
+    .execute();
+}
+
+export async function cancelRecordingJobs(db: Exec, recordingId: number, now: number) {
+  await db.updateTable('jobs').set({ status: 'cancelled', updated_at: now })
+    .where('recording_id', '=', recordingId).where('status', '=', 'queued').execute();
+}
+
+export async function nextDueAt(db: Exec, types: readonly string[]): Promise<number | null> {
+  const row = await db.selectFrom('jobs').select((eb) => eb.fn.min('run_at').as('at'))
+    .where('type', 'in', types).where('status', '=', 'queued').executeTakeFirst();
+  return row?.at === null || row?.at === undefined ? null : Number(row.at);
+}

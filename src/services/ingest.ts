@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { mkdir, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { Transform } from 'node:stream';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+
+import type { Context } from '../context.js';
+import type { Account, Environment, Recording } from '../db/schema.js';
+import { AppError, badRequest } from '../lib/errors.js';
+import { ipv4ToUint } from '../lib/format.js';
+import { randomToken } from '../lib/secrets.js';
+import { probe } from '../media/probe.js';
+import { insertRecording } from '../repositories/recordings.js';
+import { emitEvent } from './events.js';
+import { mediaKeys } from './recording-view.js';
+
+export interface UploadMeta {
+  ip?: string | undefined;
+  userAgent?: string | undefined;
+  referer?: string | undefined;
+  cameraName?: string | undefined;
+  microphoneName?: string | undefined;
+  payload?: string | undefined;
+  mrt?: number | undefined;
+  source: 'DESK' | 'MOB' | 'API';
+}
+
+export interface UploadedFile {
+  stream: Readable;
+  filename: string;
+  /** Set by the body parser when the stream was cut at the size limit. */
+  truncated?: () => boolean;
+}
+
+const KNOWN_EXTENSIONS = new Set([
+  'webm', 'mp4', 'mov', 'm4v', 'mkv', 'm4a', 'ogg', 'oga', 'ogv', 'wav', 'mp3', '3gp', 'avi',
+  'flv', 'mpeg', 'mpg', 'ts', 'aac', 'opus', 'weba',
+]);
+
+const TEXT_LIMIT = 1000;
+
+/**
+ * Takes an upload to a recording: the bytes are written to a private temporary file while
+ * their size is counted, then moved into the media store, and only then is the recording
+ * committed together with its processing job and its `video_recorded` webhooks.
+ */
+export async function ingestUpload(
+  ctx: Context,
+  account: Account,
+  env: Environment,
+  file: UploadedFile,
+  meta: UploadMeta,
+): Promise<Recording> {
+  const payload = meta.payload ?? '';
+  if (payload.length > ctx.config.maxPayloadChars) {
+    file.stream.resume();
+    throw badRequest('payload', `payload must be at most ${ctx.config.maxPayloadChars} characters`);
+  }
+  const uploads = path.join(ctx.config.dataDir, 'uploads');
+  await mkdir(uploads, { recursive: true });
+  const temp = path.join(uploads, `${randomBytes(12).toString('hex')}.part`);
+  let storedKey: string | null = null;
+  try {
+    const size = await receive(file, temp, ctx.config.maxUploadBytes);
+    const info = await probe(ctx.media, temp, { timeoutMs: 30_000 }).catch(() => null);
+    const ext = extensionOf(file.filename) ?? info?.container ?? 'bin';
+    const name = `vs${ctx.clock()}_${randomToken(10)}`;
+    const keys = mediaKeys(account.account_hash, { name, original_ext: ext });
+    await ctx.store.put(keys.original, temp, { move: true });
+    storedKey = keys.original;
+
+    const rec = await ctx.db.kysely.transaction().execute(async (trx) => {
+      const row = await insertRecording(trx, {
+        account_id: account.id,
+        env_id: env.env_id,
+        name,
+        status: 'recorded',
+        original_ext: ext,
+        original_container: info?.container ?? ext,
+        created_at: ctx.clock(),
+        ipv4: ipv4ToUint(meta.ip),
+        ua: clip(meta.userAgent),
+        http_referer: clip(meta.referer),
+        camera_name: clip(meta.cameraName),
+        microphone_name: clip(meta.microphoneName),
+        payload,
+        mrt: meta.mrt ?? null,
+        source: meta.source,
+        original_size: size,
+        has_original: 1,
+        has_audio: info?.audio ? 1 : 0,
+        audio_only: info !== null && info.video === null ? 1 : 0,
+        orig_width: info?.video?.width ?? null,
+        orig_height: info?.video?.height ?? null,
+        rotation: info?.video?.rotation ?? 0,
+        audio_codec: info?.audio?.codec ?? null,
+        video_codec: info?.video?.codec ?? null,
+        region: env.region,
+      });
+      await ctx.queue.enqueue(trx, 'recording.process', { recordingId: row.id },
+        { recordingId: row.id });
+      await emitEvent(ctx, trx, 'video_recorded', row, account);
+      return row;
+    });
+    ctx.queue.notify();
+    ctx.log.info({ recordingId: rec.id, size, source: meta.source }, 'recording received');
+    return rec;
+  } catch (err) {
+    if (storedKey !== null) await ctx.store.delete(storedKey).catch(() => undefined);
+    throw err;
+  } finally {
+    await rm(temp, { force: true });
+  }
+}
+
+async function receive(file: UploadedFile, temp: string, limit: number): Promise<number> {
+  let size = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _enc, done) {
+      size += chunk.length;
+      if (size > limit) done(new AppError('payload_too_large', `file is over ${limit} bytes`));
+      else done(null, chunk);
+    },
+  });
+  await pipeline(file.stream, counter, createWriteStream(temp, { mode: 0o600 }));
+  if (file.truncated?.() === true) {
+    throw new AppError('payload_too_large', `file is over ${limit} bytes`);
+  }
+  if (size === 0) throw badRequest('file', 'the uploaded file is empty');
+  return size;
+}
+
+/** Only a short list of known media extensions is kept; anything else is derived. */
+export function extensionOf(filename: string): string | null {
+  const match = /\.([A-Za-z0-9]{1,5})$/.exec(filename);
+  const ext = match?.[1]?.toLowerCase();
+  return ext !== undefined && KNOWN_EXTENSIONS.has(ext) ? ext : null;
+}
+
+function clip(value: string | undefined): string | null {
+  if (value === undefined || value === '') return null;
+  return value.slice(0, TEXT_LIMIT);
+}
+
