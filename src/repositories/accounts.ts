@@ -44,7 +44,13 @@ export async function findUploadTarget(
 ): Promise<{ account: Account; environment: Environment } | undefined> {
   const account = await findAccountByHash(db, accountHash);
   if (account === undefined) return undefined;
-  const environment = await db.selectFrom('environments').selectAll()
+  let environment = await db.selectFrom('environments').selectAll()
     .where('account_id', '=', account.id).where('env_code', '=', envCode).executeTakeFirst();
+  // Old embed codes name the environment by its number instead of its code.
+  if (environment === undefined && /^\d{1,9}$/.test(envCode)) {
+    environment = await db.selectFrom('environments').selectAll()
+      .where('account_id', '=', account.id).where('env_id', '=', Number(envCode))
+      .executeTakeFirst();
+  }
   return environment === undefined ? undefined : { account, environment };
 }

@@ -41,34 +41,56 @@ const KNOWN_EXTENSIONS = new Set([
 
 const TEXT_LIMIT = 1000;
 
+export interface ReceivedFile {
+  path: string;
+  size: number;
+  filename: string;
+}
+
 /**
- * Takes an upload to a recording: the bytes are written to a private temporary file while
- * their size is counted, then moved into the media store, and only then is the recording
- * committed together with its processing job and its `video_recorded` webhooks.
+ * Writes an upload's bytes to a private temporary file while counting them. The caller
+ * either passes the result to `createRecording` or calls `discard`; nothing else keeps it.
  */
-export async function ingestUpload(
+export async function receiveUpload(ctx: Context, file: UploadedFile): Promise<ReceivedFile> {
+  const uploads = path.join(ctx.config.dataDir, 'uploads');
+  await mkdir(uploads, { recursive: true });
+  const temp = path.join(uploads, `${randomBytes(12).toString('hex')}.part`);
+  try {
+    const size = await receive(file, temp, ctx.config.maxUploadBytes);
+    return { path: temp, size, filename: file.filename };
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+}
+
+export async function discard(file: ReceivedFile | null): Promise<void> {
+  if (file !== null) await rm(file.path, { force: true });
+}
+
+/**
+ * Turns a received file into a recording: it is moved into the media store, and only then
+ * is the recording committed together with its processing job and `video_recorded` webhooks.
+ */
+export async function createRecording(
   ctx: Context,
   account: Account,
   env: Environment,
-  file: UploadedFile,
+  file: ReceivedFile,
   meta: UploadMeta,
 ): Promise<Recording> {
   const payload = meta.payload ?? '';
   if (payload.length > ctx.config.maxPayloadChars) {
-    file.stream.resume();
     throw badRequest('payload', `payload must be at most ${ctx.config.maxPayloadChars} characters`);
   }
-  const uploads = path.join(ctx.config.dataDir, 'uploads');
-  await mkdir(uploads, { recursive: true });
-  const temp = path.join(uploads, `${randomBytes(12).toString('hex')}.part`);
+  const size = file.size;
   let storedKey: string | null = null;
   try {
-    const size = await receive(file, temp, ctx.config.maxUploadBytes);
-    const info = await probe(ctx.media, temp, { timeoutMs: 30_000 }).catch(() => null);
+    const info = await probe(ctx.media, file.path, { timeoutMs: 30_000 }).catch(() => null);
     const ext = extensionOf(file.filename) ?? info?.container ?? 'bin';
     const name = `vs${ctx.clock()}_${randomToken(10)}`;
     const keys = mediaKeys(account.account_hash, { name, original_ext: ext });
-    await ctx.store.put(keys.original, temp, { move: true });
+    await ctx.store.put(keys.original, file.path, { move: true });
     storedKey = keys.original;
 
     const rec = await ctx.db.kysely.transaction().execute(async (trx) => {
@@ -111,7 +133,7 @@ export async function ingestUpload(
     if (storedKey !== null) await ctx.store.delete(storedKey).catch(() => undefined);
     throw err;
   } finally {
-    await rm(temp, { force: true });
+    await discard(file);
   }
 }
 

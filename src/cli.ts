@@ -1,0 +1,130 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+
+import pino from 'pino';
+
+import { ConfigError, loadConfig } from './config/index.js';
+import type { ConfigFlags } from './config/index.js';
+import { openDatabase } from './db/connect.js';
+import { migrate } from './db/migrations.js';
+import { ingestFile, progressBar } from './cli/ingest.js';
+import { createContext, startServer } from './runtime.js';
+import { createAccount } from './services/accounts.js';
+
+const USAGE = `usage: standpipe <command> [options]
+
+commands:
+  serve [--port N] [--host H] [--data DIR] [--no-worker]   run the API and the workers
+  worker [--data DIR]                                       run the workers only
+  migrate [--data DIR]                                      apply database migrations
+  account create --name NAME --email EMAIL [--data DIR]     create an account (prints JSON)
+  ingest FILE --account-hash H [--env-code C] [--payload P] [--url URL]
+                                                            upload a file as a recording
+
+every command that opens the data also takes --database URL
+(or STANDPIPE_DATABASE_URL: a SQLite file, sqlite: URL or postgres:// URL)`;
+
+const OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  data: { type: 'string' },
+  database: { type: 'string' },
+  'no-worker': { type: 'boolean' },
+  name: { type: 'string' },
+  email: { type: 'string' },
+  'account-hash': { type: 'string' },
+  'env-code': { type: 'string' },
+  payload: { type: 'string' },
+  url: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS,
+    allowPositionals: true });
+  const [command, ...rest] = positionals;
+  if (values.help === true || command === undefined) {
+    process.stdout.write(`${USAGE}\n`);
+    return command === undefined && values.help !== true ? 2 : 0;
+  }
+  const flags: ConfigFlags = {
+    host: values.host, port: values.port, data: values.data, database: values.database,
+    noWorker: values['no-worker'],
+  };
+
+  switch (command) {
+    case 'serve':
+    case 'worker': {
+      const config = loadConfig(flags);
+      const server = await startServer(config, { http: command === 'serve' });
+      const shutdown = (signal: string) => {
+        server.ctx.log.info({ signal }, 'shutting down');
+        server.stop().then(() => process.exit(0), () => process.exit(1));
+      };
+      process.once('SIGTERM', () => shutdown('SIGTERM'));
+      process.once('SIGINT', () => shutdown('SIGINT'));
+      return -1;
+    }
+    case 'migrate': {
+      const config = loadConfig(flags);
+      const db = openDatabase(config.databaseUrl);
+      const applied = await migrate(db);
+      await db.close();
+      process.stdout.write(`${JSON.stringify({ applied })}\n`);
+      return 0;
+    }
+    case 'account': {
+      if (rest[0] !== 'create') throw new UsageError('usage: standpipe account create ...');
+      if (values.name === undefined || values.email === undefined) {
+        throw new UsageError('account create needs --name and --email');
+      }
+      const config = loadConfig(flags);
+      const ctx = await createContext(config, { log: pino({ level: 'warn' }, pino.destination(2)) });
+      try {
+        const created = await createAccount(ctx, { name: values.name, email: values.email });
+        process.stdout.write(`${JSON.stringify({
+          id: created.id, name: created.name, email: created.email, api_key: created.api_key,
+          account_hash: created.account_hash, webhook_key: created.webhook_key,
+          env_id: String(created.environment.env_id), env_code: created.environment.env_code,
+        })}\n`);
+      } finally {
+        await ctx.db.close();
+      }
+      return 0;
+    }
+    case 'ingest': {
+      const file = rest[0];
+      const accountHash = values['account-hash'];
+      if (file === undefined || accountHash === undefined) {
+        throw new UsageError('usage: standpipe ingest FILE --account-hash H [--env-code C]');
+      }
+      const port = values.port ?? process.env.STANDPIPE_PORT ?? '8080';
+      const url = values.url ?? `http://${values.host ?? '127.0.0.1'}:${port}`;
+      const result = await ingestFile({
+        file, url, accountHash, envCode: values['env-code'] ?? '1', payload: values.payload,
+        progress: process.stderr.isTTY ? progressBar(process.stderr) : undefined,
+      });
+      process.stdout.write(`${result.id}\n`);
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
+  }
+}
+
+class UsageError extends Error {}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code >= 0) process.exitCode = code;
+  },
+  (err: unknown) => {
+    if (err instanceof ConfigError || err instanceof UsageError) {
+      process.stderr.write(`standpipe: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`standpipe: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);

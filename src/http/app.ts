@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+
+import multipart from '@fastify/multipart';
+import Fastify from 'fastify';
+import type {
+  FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest,
+} from 'fastify';
+
+import type { Context } from '../context.js';
+import type { Account } from '../db/schema.js';
+import { AppError } from '../lib/errors.js';
+import { hashApiKey } from '../lib/secrets.js';
+import { countApiRequest, findAccountByKeyHash } from '../repositories/accounts.js';
+import { errorBody } from './envelope.js';
+import { accountRoutes } from './routes/account.js';
+import { credentialRoutes } from './routes/credentials.js';
+import { environmentRoutes } from './routes/environments.js';
+import { mediaRoutes } from './routes/media.js';
+import { systemRoutes } from './routes/system.js';
+import { uploadRoutes } from './routes/upload.js';
+import { videoRoutes } from './routes/videos.js';
+import { webhookRoutes } from './routes/webhooks.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    account: Account;
+  }
+}
+
+const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
+
+export async function buildApp(ctx: Context): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
+    disableRequestLogging: true,
+    trustProxy: process.env.STANDPIPE_TRUST_PROXY === '1',
+    bodyLimit: 1024 * 1024,
+    genReqId: () => randomBytes(8).toString('hex'),
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+
+  app.decorateRequest('account', null as unknown as Account);
+  const routes: { pattern: RegExp; methods: string[] }[] = [];
+  app.addHook('onRoute', (route) => {
+    const methods = ([] as string[]).concat(route.method);
+    const source = route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+');
+    routes.push({ pattern: new RegExp(`^${source}/?$`), methods });
+  });
+  const allowedMethods = (request: FastifyRequest): string[] => {
+    const url = request.url.split('?')[0] ?? '/';
+    const allowed = new Set<string>();
+    for (const r of routes) if (r.pattern.test(url)) r.methods.forEach((m) => allowed.add(m));
+    allowed.delete('HEAD');
+    return METHODS.filter((m) => allowed.has(m));
+  };
+  await app.register(multipart, {
+    limits: {
+      fileSize: ctx.config.maxUploadBytes,
+      files: 1,
+      fields: 20,
+      fieldSize: 64 * 1024,
+      parts: 25,
+    },
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    const level = reply.statusCode >= 500 ? 'error' : 'debug';
+    request.log[level]({ method: request.method, url: request.routeOptions.url,
+      status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+  });
+
+  app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
+    const { status, message } = describeError(err);
+    if (status >= 500) request.log.error({ err }, 'request failed');
+    if (status === 405) void reply.header('allow', allowedMethods(request).join(', '));
+    return reply.code(status).send(errorBody(request.method, status, message));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const allowed = allowedMethods(request);
+    if (allowed.length > 0) {
+      void reply.header('allow', allowed.join(', '));
+      return reply.code(405).send(errorBody(request.method, 405,
+        `method ${request.method} is not allowed here; use ${allowed.join(', ')}`));
+    }
+    return reply.code(404).send(errorBody(request.method, 404, 'no such endpoint'));
+  });
+
+  const authenticate = async (request: FastifyRequest, _reply: FastifyReply) => {
+    const header = request.headers['x-pipe-auth'];
+    const key = Array.isArray(header) ? header[0] : header;
+    if (key === undefined || key.trim() === '') {
+      throw new AppError('unauthorized', 'missing X-PIPE-AUTH header with your API key');
+    }
+    const account = await findAccountByKeyHash(ctx.db.kysely, hashApiKey(key));
+    if (account === undefined) throw new AppError('unauthorized', 'invalid API key');
+    request.account = account;
+    await countApiRequest(ctx.db.kysely, account.id);
+  };
+
+  await app.register(async (api) => {
+    api.addHook('onRequest', authenticate);
+    await videoRoutes(api, ctx);
+    await accountRoutes(api, ctx);
+    await environmentRoutes(api, ctx);
+    await webhookRoutes(api, ctx);
+    await credentialRoutes(api, ctx);
+  });
+  await uploadRoutes(app, ctx);
+  await mediaRoutes(app, ctx);
+  await systemRoutes(app, ctx);
+  return app;
+}
+
+function describeError(err: FastifyError | AppError): { status: number; message: string } {
+  if (err instanceof AppError) return { status: err.status, message: err.message };
+  const code = err.code;
+  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || err.name === 'SyntaxError') {
+    return { status: 400, message: 'the body is not valid JSON' };
+  }
+  if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+    return { status: 400, message: 'the body is empty; send a JSON object' };
+  }
+  if (code === 'FST_ERR_CTP_BODY_TOO_LARGE' || code === 'FST_REQ_FILE_TOO_LARGE') {
+    return { status: 413, message: 'the request body is too large' };
+  }
+  if (code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return { status: 415, message: 'unsupported Content-Type' };
+  }
+  if (code?.startsWith('FST_') === true && err.statusCode !== undefined && err.statusCode < 500) {
+    return { status: err.statusCode, message: err.message };
+  }
+  return { status: 500, message: 'internal error' };
+}

@@ -1,0 +1,26 @@
+import type { FastifyInstance } from 'fastify';
+
+import type { Context } from '../../context.js';
+import { findAccountById } from '../../repositories/accounts.js';
+import { rotateApiKey } from '../../services/accounts.js';
+import { ok } from '../envelope.js';
+
+export async function accountRoutes(app: FastifyInstance, ctx: Context) {
+  app.get('/account', async (request, reply) => {
+    // Read again so that this request's own count is included, as Pipe shows it.
+    const account = (await findAccountById(ctx.db.kysely, request.account.id)) ?? request.account;
+    return ok(request, reply, {
+      account_details: [{
+        api_requests: String(account.api_requests),
+        name: account.name,
+        email: account.email,
+      }],
+    });
+  });
+
+  // Extension: a new API key; the one used for this request stops working at once.
+  app.post('/account/api-key', async (request, reply) => {
+    const apiKey = await rotateApiKey(ctx, request.account);
+    return ok(request, reply, { account_details: [{ api_key: apiKey }] });
+  });
+}

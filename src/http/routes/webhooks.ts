@@ -1,0 +1,110 @@
+import type { FastifyInstance } from 'fastify';
+
+import type { Context } from '../../context.js';
+import type { Webhook } from '../../db/schema.js';
+import { notFound } from '../../lib/errors.js';
+import { flag } from '../../lib/format.js';
+import { validateWebhookUrl } from '../../lib/outbound.js';
+import { findEnvironmentByEnvId } from '../../repositories/environments.js';
+import {
+  deleteWebhook, findWebhook, insertWebhook, listWebhooks, updateWebhook,
+} from '../../repositories/webhooks.js';
+import { badRequest } from '../../lib/errors.js';
+import { newStandardWebhookSecret } from '../../webhooks/signature.js';
+import { ok, parseId } from '../envelope.js';
+import { envIdRule, flagRule, oneOfRule, parseBody } from '../validate.js';
+import type { FieldRule } from '../validate.js';
+import { definedOnly } from './environments.js';
+
+export function toPipeWebhook(hook: Webhook) {
+  return {
+    id: String(hook.id),
+    webhook: hook.webhook,
+    webhook_recorded: flag(hook.webhook_recorded),
+    webhook_transcoded: flag(hook.webhook_transcoded),
+    webhook_converted: flag(hook.webhook_converted),
+    webhook_copied_pipe_s3: flag(hook.webhook_copied_pipe_s3),
+    webhook_copied_s3: flag(hook.webhook_copied_s3),
+    webhook_copied_ftp: flag(hook.webhook_copied_ftp),
+    webhook_copied_dbox: flag(hook.webhook_copied_dbox),
+    env_id: String(hook.env_id),
+    active: flag(hook.active),
+    format: hook.format,
+  };
+}
+
+const urlRule: FieldRule<string> = (value, field) => {
+  if (typeof value !== 'string') throw badRequest(field, `field "${field}" must be a string`);
+  validateWebhookUrl(value);
+  return value;
+};
+
+const PUT_RULES = {
+  webhook: urlRule,
+  webhook_recorded: flagRule,
+  webhook_transcoded: flagRule,
+  webhook_converted: flagRule,
+  webhook_copied_pipe_s3: flagRule,
+  webhook_copied_s3: flagRule,
+  webhook_copied_ftp: flagRule,
+  webhook_copied_dbox: flagRule,
+  active: flagRule,
+  format: oneOfRule(['json', 'form'] as const),
+};
+
+const POST_RULES = { ...PUT_RULES, env_id: envIdRule };
+
+export async function webhookRoutes(app: FastifyInstance, ctx: Context) {
+  const db = ctx.db.kysely;
+
+  app.get('/webhook', async (request, reply) => {
+    const hooks = await listWebhooks(db, request.account.id);
+    return ok(request, reply, { webhook_details: hooks.map(toPipeWebhook) });
+  });
+
+  app.put<{ Params: { id: string } }>('/webhook/:id', async (request, reply) => {
+    const id = parseId(request.params.id, 'webhook');
+    if ((await findWebhook(db, request.account.id, id)) === undefined) throw notFound('webhook');
+    const body = parseBody(request.body, PUT_RULES, { atLeastOne: true });
+    await updateWebhook(db, request.account.id, id, definedOnly(body));
+    const hook = await findWebhook(db, request.account.id, id);
+    if (hook === undefined) throw notFound('webhook');
+    return ok(request, reply, { webhook_details: [toPipeWebhook(hook)] });
+  });
+
+  // Extension: add a webhook. The Standard Webhooks signing secret is shown this once.
+  app.post('/webhook', async (request, reply) => {
+    const body = parseBody(request.body, POST_RULES, { required: ['webhook'] });
+    const envId = body.env_id ?? 1;
+    if ((await findEnvironmentByEnvId(db, request.account.id, envId)) === undefined) {
+      throw badRequest('env_id', `no environment with env_id ${envId}`);
+    }
+    const secret = newStandardWebhookSecret();
+    const hook = await insertWebhook(db, {
+      account_id: request.account.id,
+      env_id: envId,
+      webhook: body.webhook ?? '',
+      webhook_recorded: body.webhook_recorded ?? 1,
+      webhook_transcoded: body.webhook_transcoded ?? 0,
+      webhook_converted: body.webhook_converted ?? 1,
+      webhook_copied_pipe_s3: body.webhook_copied_pipe_s3 ?? 1,
+      webhook_copied_s3: body.webhook_copied_s3 ?? 0,
+      webhook_copied_ftp: body.webhook_copied_ftp ?? 0,
+      webhook_copied_dbox: body.webhook_copied_dbox ?? 0,
+      active: body.active ?? 1,
+      format: body.format ?? 'json',
+      secret_enc: ctx.secrets.seal(secret),
+      created_at: ctx.clock(),
+    });
+    return ok(request, reply, {
+      webhook_details: [{ ...toPipeWebhook(hook), webhook_secret: secret }],
+    }, 201);
+  });
+
+  // Extension: remove a webhook; deliveries still pending for it are dropped.
+  app.delete<{ Params: { id: string } }>('/webhook/:id', async (request, reply) => {
+    const id = parseId(request.params.id, 'webhook');
+    if (!(await deleteWebhook(db, request.account.id, id))) throw notFound('webhook');
+    return ok(request, reply, { message: `Webhook ${id} deleted` });
+  });
+}

@@ -1,0 +1,113 @@
+import path from 'node:path';
+
+import pino from 'pino';
+import type { Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+
+import type { Config } from './config/index.js';
+import type { Context } from './context.js';
+import { openDatabase } from './db/connect.js';
+import type { Db } from './db/connect.js';
+import { migrate } from './db/migrations.js';
+import { buildApp } from './http/app.js';
+import { JobQueue } from './jobs/queue.js';
+import { WorkerPool } from './jobs/worker.js';
+import type { JobHandlers } from './jobs/worker.js';
+import { SecretBox } from './lib/secrets.js';
+import { locateMediaBinaries } from './media/binaries.js';
+import { processRecordingHandler } from './services/processing.js';
+import { webhookDeliveryHandler } from './services/webhook-delivery.js';
+import { LocalMediaStore } from './storage/media-store.js';
+
+export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
+  return pino({
+    level: config.logLevel,
+    base: { service: 'standpipe' },
+    redact: { paths: ['*.password', '*.api_key', '*.token', 'req.headers["x-pipe-auth"]'],
+      remove: true },
+  });
+}
+
+export interface ContextOptions {
+  log?: Logger;
+  db?: Db;
+  clock?: () => number;
+}
+
+/** Opens the database (migrated), the media store and the tools a process needs. */
+export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
+  const log = options.log ?? createLogger(config);
+  const db = options.db ?? openDatabase(config.databaseUrl);
+  const applied = await migrate(db);
+  if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
+  const media = locateMediaBinaries();
+  log.info({ ffmpeg: media.ffmpeg, ffprobe: media.ffprobe, source: media.source,
+    version: media.version }, 'media tools');
+  const clock = options.clock ?? Date.now;
+  return {
+    config,
+    db,
+    log,
+    media,
+    clock,
+    store: new LocalMediaStore(path.join(config.dataDir, 'media')),
+    secrets: new SecretBox(config.secretKey),
+    queue: new JobQueue(clock),
+  };
+}
+
+export function jobHandlers(ctx: Context): JobHandlers {
+  return {
+    'recording.process': processRecordingHandler(ctx),
+    'webhook.deliver': webhookDeliveryHandler(ctx),
+  };
+}
+
+export function createWorkers(ctx: Context, retryScale?: number): WorkerPool[] {
+  const { worker } = ctx.config;
+  const handlers = jobHandlers(ctx);
+  const common = {
+    db: ctx.db, queue: ctx.queue, log: ctx.log, handlers, pollMs: worker.pollMs,
+    leaseMs: worker.leaseMs, clock: ctx.clock, ...(retryScale === undefined ? {} : { retryScale }),
+  };
+  return [
+    new WorkerPool({ ...common, pool: 'media', concurrency: worker.mediaConcurrency }),
+    new WorkerPool({ ...common, pool: 'webhooks', concurrency: worker.webhookConcurrency }),
+  ];
+}
+
+export interface Server {
+  ctx: Context;
+  app: FastifyInstance | null;
+  workers: WorkerPool[];
+  url: string | null;
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Starts what the configuration asks for: the HTTP API, the workers, or both. */
+export async function startServer(
+  config: Config,
+  options: ContextOptions & { http?: boolean; retryScale?: number } = {},
+): Promise<Server> {
+  const ctx = await createContext(config, options);
+  let app: FastifyInstance | null = null;
+  let url: string | null = null;
+  if (options.http !== false) {
+    app = await buildApp(ctx);
+    url = await app.listen({ host: config.host, port: config.port });
+    ctx.log.info({ url, data: config.dataDir, database: ctx.db.description }, 'standpipe ready');
+  }
+  const workers = config.worker.enabled ? createWorkers(ctx, options.retryScale) : [];
+  for (const pool of workers) pool.start();
+
+  let stopping: Promise<void> | null = null;
+  const stop = (graceMs = 10_000) => {
+    stopping ??= (async () => {
+      await app?.close();
+      await Promise.all(workers.map((pool) => pool.stop(graceMs)));
+      await ctx.db.close();
+    })();
+    return stopping;
+  };
+  return { ctx, app, workers, url, stop };
+}
