@@ -95,6 +95,7 @@ export async function startServer(
   if (options.http !== false) {
     app = await buildApp(ctx);
     url = await app.listen({ host: config.host, port: config.port });
+    if (config.publicUrlAuto && config.port === 0) config.publicUrl = url;
     ctx.log.info({ url, data: config.dataDir, database: ctx.db.description }, 'standpipe ready');
   }
   const workers = config.worker.enabled ? createWorkers(ctx, options.retryScale) : [];

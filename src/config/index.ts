@@ -11,6 +11,8 @@ export interface Config {
   dataDir: string;
   databaseUrl: string;
   publicUrl: string;
+  /** Whether publicUrl was derived from host and port, and so follows the port bound. */
+  publicUrlAuto: boolean;
   secretKey: Buffer;
   outboundAllow: AllowList;
   maxUploadBytes: number;
@@ -113,6 +115,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     dataDir,
     databaseUrl,
     publicUrl,
+    publicUrlAuto: env.STANDPIPE_PUBLIC_URL === undefined,
     secretKey,
     outboundAllow,
     maxUploadBytes: int('STANDPIPE_MAX_UPLOAD_BYTES', 2 * 1024 ** 3, 1024, 2 ** 45),

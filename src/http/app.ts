@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 
 import multipart from '@fastify/multipart';
-import Fastify from 'fastify';
+import Fastify, { LogController } from 'fastify';
 import type {
   FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest,
 } from 'fastify';
@@ -32,7 +32,7 @@ const METHODS = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'] as const;
 export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: ctx.log.child({ component: 'http' }) as FastifyBaseLogger,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     trustProxy: process.env.STANDPIPE_TRUST_PROXY === '1',
     bodyLimit: 1024 * 1024,
     genReqId: () => randomBytes(8).toString('hex'),
@@ -43,7 +43,8 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   const routes: { pattern: RegExp; methods: string[] }[] = [];
   app.addHook('onRoute', (route) => {
     const methods = ([] as string[]).concat(route.method);
-    const source = route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z_]+/g, '[^/]+');
+    const source = route.url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+      .replace(/:[A-Za-z_]+/g, '[^/]+');
     routes.push({ pattern: new RegExp(`^${source}/?$`), methods });
   });
   const allowedMethods = (request: FastifyRequest): string[] => {

@@ -19,7 +19,7 @@ const UPLOAD_FIELDS = [
  * the same answer whichever of the two is wrong.
  */
 export async function uploadRoutes(app: FastifyInstance, ctx: Context) {
-  const view = { publicUrl: ctx.config.publicUrl, timeZone: ctx.config.timeZone };
+  const view = ctx.config;
   app.post('/upload', async (request, reply) => {
     let account: Account | undefined;
     const rec = await readUpload(ctx, request, {

@@ -16,7 +16,7 @@ import { readUpload } from './multipart.js';
 const PAGE = 500;
 
 export async function videoRoutes(app: FastifyInstance, ctx: Context) {
-  const view = { publicUrl: ctx.config.publicUrl, timeZone: ctx.config.timeZone };
+  const view = ctx.config;
 
   // The list is streamed page by page, so its size does not bound the server's memory.
   const listAll = async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {

@@ -1,0 +1,202 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+import { AppError } from '../lib/errors.js';
+import type { MediaBinaries } from './binaries.js';
+import { inputArgs } from './input.js';
+import { DEFAULT_TIMEOUT_MS, probe } from './probe.js';
+import type { ProbeResult } from './probe.js';
+import { lastMeaningfulLine, runProcess } from './process.js';
+import type { RunOptions } from './process.js';
+
+export interface ConversionResult {
+  mp4Path: string;
+  snapshotPath: string | null;
+  remuxed: boolean;
+  input: ProbeResult;
+  durationSec: number;
+  width: number;
+  height: number;
+  sizeBytes: number;
+  hasAudio: boolean;
+  audioOnly: boolean;
+  videoCodec: string | null;
+  audioCodec: string | null;
+  md5: string;
+  sha1: string;
+}
+
+export interface ConvertOptions {
+  timeoutMs?: number;
+  signal?: AbortSignal;
+  audioOnly?: boolean;
+}
+
+const ISO_CONTAINERS = new Set(['mp4', 'mov', 'm4a', '3gp', '3g2']);
+
+// Failures that are this machine's fault, not the upload's: another attempt may succeed.
+const NOT_THE_INPUT = /no space left|permission denied|read-only file system|quota|unknown encoder|encoder not found|cannot allocate memory/i;
+
+/** Already what the output must be: copying the streams gives the same file, much faster. */
+function canRemux(src: ProbeResult, audioOnly: boolean): boolean {
+  if (!ISO_CONTAINERS.has(src.container)) return false;
+  const aacOrNone = src.audio === null || src.audio.codec === 'aac';
+  if (audioOnly) return src.audio?.codec === 'aac';
+  const v = src.video;
+  return v !== null && aacOrNone && v.codec === 'h264' && v.pixFmt === 'yuv420p' &&
+    v.rotation === 0 && v.width % 2 === 0 && v.height % 2 === 0;
+}
+
+function outputArgs(audioOnly: boolean, remux: boolean): string[] {
+  const aac = ['-c:a', 'aac', '-b:a', '128k'];
+  if (audioOnly) return ['-map', '0:a:0', '-vn', ...(remux ? ['-c:a', 'copy'] : aac)];
+  const streams = ['-map', '0:v:0', '-map', '0:a:0?'];
+  if (remux) return [...streams, '-c', 'copy'];
+  return [
+    ...streams,
+    // ffmpeg turns rotated input upright itself (autorotate) and then resets the display
+    // matrix, so only odd sizes, which yuv420p cannot hold, need fixing here.
+    '-vf', 'scale=trunc(iw/2)*2:trunc(ih/2)*2,format=yuv420p',
+    '-c:v', 'libx264', '-preset', 'veryfast', '-crf', '23',
+    // Browser WebM has irregular frame times and a guessed frame rate that can be 1000 fps;
+    // constant-rate output would duplicate frames to fill that guess.
+    '-vsync', 'vfr',
+    ...aac,
+  ];
+}
+
+function ffmpegFailure(code: number | null, signal: string | null, stderr: string,
+  paths: readonly string[]): AppError {
+  if (code === null) return new AppError('internal', `ffmpeg was killed by ${signal ?? 'a signal'}`);
+  const cause = lastMeaningfulLine(stderr, paths) ?? `ffmpeg exited with ${code}`;
+  if (NOT_THE_INPUT.test(cause)) return new AppError('internal', `ffmpeg failed: ${cause}`);
+  return new AppError('media_unreadable', `cannot convert the recording: ${cause}`);
+}
+
+async function ffmpeg(bins: MediaBinaries, args: readonly string[], run: RunOptions,
+  paths: readonly string[]): Promise<void> {
+  const res = await runProcess(bins.ffmpeg, ['-nostdin', '-hide_banner', '-v', 'error', '-y',
+    ...args], run);
+  if (res.exitCode !== 0) throw ffmpegFailure(res.exitCode, res.exitSignal, res.stderr, paths);
+}
+
+async function nonEmpty(file: string): Promise<boolean> {
+  try {
+    return (await stat(file)).size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** One frame from ~1 s in, or from the middle of a clip shorter than 2 s. */
+async function snapshot(bins: MediaBinaries, mp4: string, durationSec: number, jpg: string,
+  run: RunOptions): Promise<void> {
+  const at = durationSec >= 2 ? 1 : durationSec / 2;
+  // A seek can land past the last video frame when audio outlasts video; the first frame
+  // is the fallback.
+  for (const seek of [at, 0]) {
+    await ffmpeg(bins, [
+      '-ss', seek.toFixed(3), ...inputArgs(mp4),
+      '-frames:v', '1', '-q:v', '3', '-update', '1', '-f', 'image2', `file:${jpg}`,
+    ], run, [mp4, jpg]);
+    if (await nonEmpty(jpg)) return;
+  }
+  throw new AppError('media_unreadable', 'cannot convert the recording: no video frame decodes');
+}
+
+/** MD5 and SHA-1 in one pass over the file. */
+async function digests(file: string): Promise<{ md5: string; sha1: string }> {
+  const md5 = createHash('md5');
+  const sha1 = createHash('sha1');
+  for await (const chunk of createReadStream(file)) {
+    md5.update(chunk as Buffer);
+    sha1.update(chunk as Buffer);
+  }
+  return { md5: md5.digest('hex'), sha1: sha1.digest('hex') };
+}
+
+function checkBaseName(baseName: string): void {
+  if (baseName === '' || baseName === '.' || baseName === '..' || /[/\\\0]/.test(baseName)) {
+    throw new AppError('bad_request', `invalid output name: ${JSON.stringify(baseName)}`,
+      { field: 'baseName' });
+  }
+}
+
+/**
+ * Converts a recording into `outDir/baseName.mp4` (H.264/AAC, upright, +faststart) and
+ * `outDir/baseName.jpg`. Outputs appear complete or not at all: they are written under
+ * temporary names and renamed into place, and removed on any failure.
+ */
+export async function convertRecording(
+  bins: MediaBinaries,
+  input: string,
+  outDir: string,
+  baseName: string,
+  opts: ConvertOptions = {},
+): Promise<ConversionResult> {
+  checkBaseName(baseName);
+  const run: RunOptions = { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT_MS, signal: opts.signal };
+  const source = resolve(input);
+  const src = await probe(bins, source, run);
+  const audioOnly = opts.audioOnly === true || src.video === null;
+  if (audioOnly && src.audio === null) {
+    throw new AppError('media_unreadable', 'cannot convert the recording: it has no audio');
+  }
+  const remuxed = canRemux(src, audioOnly);
+
+  const dir = resolve(outDir);
+  await mkdir(dir, { recursive: true });
+  const tag = randomBytes(6).toString('hex');
+  const tmpMp4 = join(dir, `.${baseName}.${tag}.mp4.part`);
+  const tmpJpg = join(dir, `.${baseName}.${tag}.jpg.part`);
+  const mp4Path = join(dir, `${baseName}.mp4`);
+  const jpgPath = join(dir, `${baseName}.jpg`);
+  let jpgPublished = false;
+
+  try {
+    await ffmpeg(bins, [
+      ...inputArgs(source),
+      ...outputArgs(audioOnly, remuxed),
+      '-max_muxing_queue_size', '1024', '-movflags', '+faststart', '-f', 'mp4', `file:${tmpMp4}`,
+    ], run, [source, tmpMp4]);
+
+    const out = await probe(bins, tmpMp4, run);
+    if (out.durationSec === null || (!audioOnly && out.video === null)) {
+      throw new AppError('media_unreadable', 'cannot convert the recording: nothing decodes');
+    }
+    if (!audioOnly) await snapshot(bins, tmpMp4, out.durationSec, tmpJpg, run);
+    const sums = await digests(tmpMp4);
+
+    if (audioOnly) {
+      // A snapshot left by an earlier conversion under this name would no longer match.
+      await rm(jpgPath, { force: true });
+    } else {
+      await rename(tmpJpg, jpgPath);
+      jpgPublished = true;
+    }
+    await rename(tmpMp4, mp4Path);
+
+    return {
+      mp4Path,
+      snapshotPath: audioOnly ? null : jpgPath,
+      remuxed,
+      input: src,
+      durationSec: out.durationSec,
+      width: out.video?.width ?? 0,
+      height: out.video?.height ?? 0,
+      sizeBytes: (await stat(mp4Path)).size,
+      hasAudio: out.audio !== null,
+      audioOnly,
+      videoCodec: out.video?.codec ?? null,
+      audioCodec: out.audio?.codec ?? null,
+      md5: sums.md5,
+      sha1: sums.sha1,
+    };
+  } catch (err) {
+    const leftovers = [tmpMp4, tmpJpg, ...(jpgPublished ? [jpgPath] : [])];
+    await Promise.all(leftovers.map((f) => rm(f, { force: true })));
+    throw err;
+  }
+}

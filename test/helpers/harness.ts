@@ -1,0 +1,166 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import pg from 'pg';
+import pino from 'pino';
+
+import { loadConfig } from '../../src/config/index.js';
+import { openDatabase } from '../../src/db/connect.js';
+import type { Db, DialectName } from '../../src/db/connect.js';
+import { startServer } from '../../src/runtime.js';
+import type { Server } from '../../src/runtime.js';
+import { createAccount } from '../../src/services/accounts.js';
+import type { NewAccountResult } from '../../src/services/accounts.js';
+
+export const PG_URL = process.env.STANDPIPE_TEST_POSTGRES_URL ??
+  'postgres://postgres@127.0.0.1:5432/test';
+
+/** The dialects every database-backed test runs on; CI runs both. */
+export const DIALECTS: DialectName[] = (process.env.STANDPIPE_TEST_DIALECTS ?? 'sqlite,postgres')
+  .split(',').map((d) => d.trim()).filter((d): d is DialectName =>
+    d === 'sqlite' || d === 'postgres');
+
+export interface TestDb {
+  db: Db;
+  url: string;
+  schema: string | null;
+  drop(): Promise<void>;
+}
+
+/** A database of its own for one test file: a SQLite file, or a fresh PostgreSQL schema. */
+export async function createTestDb(dialect: DialectName, dir: string): Promise<TestDb> {
+  if (dialect === 'sqlite') {
+    const url = path.join(dir, 'standpipe.db');
+    return { db: openDatabase(url), url, schema: null, drop: async () => undefined };
+  }
+  const schema = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  const db = openDatabase(PG_URL, { schema, poolSize: 5 });
+  return {
+    db,
+    url: PG_URL,
+    schema,
+    drop: async () => {
+      const client = new pg.Client({ connectionString: PG_URL });
+      await client.connect();
+      await client.query(`drop schema if exists ${schema} cascade`);
+      await client.end();
+    },
+  };
+}
+
+export interface TestServer {
+  server: Server;
+  url: string;
+  dataDir: string;
+  dialect: DialectName;
+  account(name?: string): Promise<NewAccountResult>;
+  api(key: string, method: string, url: string, body?: unknown): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  json: Record<string, unknown>;
+  text: string;
+}
+
+export async function startTestServer(
+  dialect: DialectName,
+  options: { env?: Record<string, string>; workers?: boolean; retryScale?: number } = {},
+): Promise<TestServer> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'standpipe-test-'));
+  const testDb = await createTestDb(dialect, dataDir);
+  const config = loadConfig({ port: '0', data: dataDir, noWorker: options.workers === false }, {
+    STANDPIPE_OUTBOUND_ALLOW: '127.0.0.1,::1',
+    STANDPIPE_LOG_LEVEL: 'silent',
+    STANDPIPE_JOB_POLL_MS: '50',
+    STANDPIPE_WEBHOOK_TIMEOUT_MS: '3000',
+    ...options.env,
+  });
+  const server = await startServer(config, {
+    db: testDb.db,
+    log: pino({ level: process.env.STANDPIPE_TEST_LOG ?? 'silent' }),
+    ...(options.retryScale === undefined ? {} : { retryScale: options.retryScale }),
+  });
+  const url = server.url ?? '';
+  let counter = 0;
+  return {
+    server,
+    url,
+    dataDir,
+    dialect,
+    account: async (name) => {
+      counter += 1;
+      return createAccount(server.ctx, {
+        name: name ?? `Account ${counter}`,
+        email: `user${counter}@example.com`,
+      });
+    },
+    api: async (key, method, path, body) => {
+      const res = await fetch(`${url}${path}`, {
+        method,
+        headers: {
+          'x-pipe-auth': key,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
+        ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      });
+      const text = await res.text();
+      let json: Record<string, unknown> = {};
+      try {
+        json = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        json = {};
+      }
+      return { status: res.status, headers: res.headers, json, text };
+    },
+    close: async () => {
+      await server.stop(2000);
+      await testDb.drop();
+      await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Uploads a file the way the recorder does. */
+export async function uploadFile(
+  baseUrl: string,
+  fields: Record<string, string>,
+  file: { name: string; data: Buffer | Blob; field?: string },
+  headers: Record<string, string> = {},
+): Promise<ApiResponse> {
+  const form = new FormData();
+  for (const [k, v] of Object.entries(fields)) form.append(k, v);
+  const blob = file.data instanceof Blob ? file.data : new Blob([new Uint8Array(file.data)]);
+  form.append(file.field ?? 'FileInput', blob, file.name);
+  const res = await fetch(`${baseUrl}/upload`, { method: 'POST', body: form, headers });
+  const text = await res.text();
+  let json: Record<string, unknown> = {};
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = {};
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+/** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */
+export async function eventually<T>(
+  check: () => Promise<T | undefined>,
+  timeoutMs = 30_000,
+  what = 'condition',
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
