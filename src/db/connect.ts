@@ -12,6 +12,8 @@ export type DialectName = 'sqlite' | 'postgres';
 export interface Db {
   readonly kysely: Kysely<Database>;
   readonly dialect: DialectName;
+  /** The PostgreSQL schema the tables live in, when not the default. */
+  readonly schema?: string | undefined;
   /** A redacted form of the URL, safe for logs. */
   readonly description: string;
   close(): Promise<void>;
@@ -56,6 +58,7 @@ function openPostgres(url: string, options: { schema?: string; poolSize?: number
   return {
     kysely,
     dialect: 'postgres',
+    schema: options.schema,
     description: options.schema === undefined ? redacted : `${redacted} (schema ${options.schema})`,
     close: () => kysely.destroy(),
   };

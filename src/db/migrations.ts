@@ -14,7 +14,11 @@ function migrations(dialect: DialectName): Record<string, Migration> {
 
 export async function migrate(db: Db): Promise<string[]> {
   const provider: MigrationProvider = { getMigrations: async () => migrations(db.dialect) };
-  const migrator = new Migrator({ db: db.kysely as unknown as AnyDb, provider });
+  const migrator = new Migrator({
+    db: db.kysely as unknown as AnyDb,
+    provider,
+    ...(db.schema === undefined ? {} : { migrationTableSchema: db.schema }),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);

@@ -169,7 +169,8 @@ export class WorkerPool {
       ? nextRetryDelayMs(policy.retryScheduleMs, job.attempts)
       : null;
     if (delay !== null) delay *= scale;
-    if (delay !== null && err instanceof RetryLater) delay = Math.max(delay, err.delayMs);
+    // A receiver's Retry-After names the time to come back; a day at most.
+    if (delay !== null && err instanceof RetryLater) delay = Math.min(err.delayMs, 86_400_000);
 
     await failJob(this.#o.db.kysely, job.id, this.workerId, err.message,
       delay === null ? null : now + Math.round(delay), now);

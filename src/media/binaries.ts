@@ -59,7 +59,9 @@ function fromEnv(env: NodeJS.ProcessEnv): MediaBinaries {
     ? findOnPath(probeSetting, env)
     : findOnPath(join(dirname(ffmpeg), 'ffprobe' + EXE), env);
   if (ffprobe === null) {
-    const what = probeSetting ? `STANDPIPE_FFPROBE=${probeSetting}` : `no ffprobe next to ${ffmpeg}`;
+    const what = probeSetting
+      ? `STANDPIPE_FFPROBE=${probeSetting}`
+      : `no ffprobe next to ${ffmpeg}`;
     throw new Error(`${what}: set STANDPIPE_FFPROBE to an executable ffprobe`);
   }
 

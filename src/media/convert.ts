@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { AppError } from '../lib/errors.js';
@@ -37,7 +37,10 @@ export interface ConvertOptions {
 const ISO_CONTAINERS = new Set(['mp4', 'mov', 'm4a', '3gp', '3g2']);
 
 // Failures that are this machine's fault, not the upload's: another attempt may succeed.
-const NOT_THE_INPUT = /no space left|permission denied|read-only file system|quota|unknown encoder|encoder not found|cannot allocate memory/i;
+const NOT_THE_INPUT = new RegExp([
+  'no space left', 'permission denied', 'read-only file system', 'quota', 'unknown encoder',
+  'encoder not found', 'cannot allocate memory',
+].join('|'), 'i');
 
 /** Already what the output must be: copying the streams gives the same file, much faster. */
 function canRemux(src: ProbeResult, audioOnly: boolean): boolean {
@@ -69,7 +72,9 @@ function outputArgs(audioOnly: boolean, remux: boolean): string[] {
 
 function ffmpegFailure(code: number | null, signal: string | null, stderr: string,
   paths: readonly string[]): AppError {
-  if (code === null) return new AppError('internal', `ffmpeg was killed by ${signal ?? 'a signal'}`);
+  if (code === null) {
+    return new AppError('internal', `ffmpeg was killed by ${signal ?? 'a signal'}`);
+  }
   const cause = lastMeaningfulLine(stderr, paths) ?? `ffmpeg exited with ${code}`;
   if (NOT_THE_INPUT.test(cause)) return new AppError('internal', `ffmpeg failed: ${cause}`);
   return new AppError('media_unreadable', `cannot convert the recording: ${cause}`);
@@ -117,6 +122,15 @@ async function digests(file: string): Promise<{ md5: string; sha1: string }> {
   return { md5: md5.digest('hex'), sha1: sha1.digest('hex') };
 }
 
+const PART = /^\.(.+)\.[0-9a-f]{12}\.(mp4|jpg)\.part$/;
+
+/** Temporary files a killed earlier attempt at this same output left behind. */
+async function removeStaleParts(dir: string, baseName: string): Promise<void> {
+  const names = await readdir(dir);
+  const stale = names.filter((n) => PART.exec(n)?.[1] === baseName);
+  await Promise.all(stale.map((n) => rm(join(dir, n), { force: true })));
+}
+
 function checkBaseName(baseName: string): void {
   if (baseName === '' || baseName === '.' || baseName === '..' || /[/\\\0]/.test(baseName)) {
     throw new AppError('bad_request', `invalid output name: ${JSON.stringify(baseName)}`,
@@ -127,7 +141,8 @@ function checkBaseName(baseName: string): void {
 /**
  * Converts a recording into `outDir/baseName.mp4` (H.264/AAC, upright, +faststart) and
  * `outDir/baseName.jpg`. Outputs appear complete or not at all: they are written under
- * temporary names and renamed into place, and removed on any failure.
+ * temporary names and renamed into place, and removed on any failure. One conversion per
+ * output name at a time: a new one clears the temporary files an interrupted one left.
  */
 export async function convertRecording(
   bins: MediaBinaries,
@@ -148,6 +163,7 @@ export async function convertRecording(
 
   const dir = resolve(outDir);
   await mkdir(dir, { recursive: true });
+  await removeStaleParts(dir, baseName);
   const tag = randomBytes(6).toString('hex');
   const tmpMp4 = join(dir, `.${baseName}.${tag}.mp4.part`);
   const tmpJpg = join(dir, `.${baseName}.${tag}.jpg.part`);

@@ -125,7 +125,9 @@ Promise<RunResult> {
 }
 
 // Lines ffmpeg prints after the real cause, which say nothing about it.
-const NOISE = [/^conversion failed!?$/i, /^exiting normally/i, /^error opening (input|output) file/i];
+const NOISE = [
+  /^conversion failed!?$/i, /^exiting normally/i, /^error opening (input|output) file/i,
+];
 
 /**
  * The last line of a stderr tail that says what went wrong, made fit for a person: file
