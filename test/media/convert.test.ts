@@ -1,0 +1,214 @@
+import { execFile } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { AppError } from '../../src/lib/errors.js';
+import { locateMediaBinaries } from '../../src/media/binaries.js';
+import type { MediaBinaries } from '../../src/media/binaries.js';
+import { convertRecording } from '../../src/media/convert.js';
+import {
+  expectOutputMatchesFfprobe, ffprobeJson, firstFrameRgb, makeMediaFixtures, rawRotation,
+  rawStream, topLevelBoxes,
+} from '../helpers/media-fixtures.js';
+import type { MediaFixtures } from '../helpers/media-fixtures.js';
+
+const run = promisify(execFile);
+
+let root: string;
+let fx: MediaFixtures;
+let bins: MediaBinaries;
+let outCount = 0;
+
+beforeAll(async () => {
+  bins = locateMediaBinaries();
+  root = await mkdtemp(join(tmpdir(), 'standpipe-convert-'));
+  fx = await makeMediaFixtures(join(root, 'fx'), bins);
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+/** A fresh output directory per conversion, so leftovers are easy to see. */
+function outDir(): string {
+  outCount += 1;
+  return join(root, `out-${outCount}`);
+}
+
+async function filesIn(dir: string): Promise<string[]> {
+  return (await readdir(dir).catch(() => [])).sort();
+}
+
+/** Packet checksums of every stream, which stream copy keeps and re-encoding changes. */
+async function packetHashes(file: string): Promise<string[]> {
+  const { stdout } = await run(bins.ffmpeg, ['-v', 'error', '-i', file, '-map', '0', '-c', 'copy',
+    '-f', 'framemd5', 'pipe:1']);
+  return stdout.split('\n').filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => l.split(',').slice(-1)[0]?.trim() ?? '');
+}
+
+describe('convertRecording', () => {
+  it('encodes browser WebM and finds its true duration though the header has none', async () => {
+    const rawIn = await ffprobeJson(bins.ffprobe, fx.chromiumWebm);
+    expect(rawIn.format.duration).toBeUndefined();
+    const vIn = rawStream(rawIn, 'video');
+
+    const dir = outDir();
+    const r = await convertRecording(bins, fx.chromiumWebm, dir, 'rec1');
+    const raw = await expectOutputMatchesFfprobe(r, bins.ffprobe);
+
+    expect(r.remuxed).toBe(false);
+    expect(r.input.durationSec).toBeNull();
+    expect(r.input.container).toBe('webm');
+    expect(r.input.video?.codec).toBe(vIn?.codec_name);
+    expect(r.input.audio?.codec).toBe(rawStream(rawIn, 'audio')?.codec_name);
+    expect(Number(raw.format.duration)).toBeGreaterThan(2.7);
+    expect(Number(raw.format.duration)).toBeLessThan(3.3);
+    expect([r.width, r.height]).toEqual([vIn?.width, vIn?.height]);
+    expect(r.hasAudio).toBe(true);
+    expect(r.mp4Path).toBe(join(dir, 'rec1.mp4'));
+    expect(r.snapshotPath).toBe(join(dir, 'rec1.jpg'));
+    expect(await filesIn(dir)).toEqual(['rec1.jpg', 'rec1.mp4']);
+  });
+
+  it('turns a rotated phone MOV upright and leaves no rotation in the output', async () => {
+    const rawIn = await ffprobeJson(bins.ffprobe, fx.rotatedMov);
+    const vIn = rawStream(rawIn, 'video');
+    expect(rawRotation(vIn)).toBe(-90);
+
+    const r = await convertRecording(bins, fx.rotatedMov, outDir(), 'phone');
+    const raw = await expectOutputMatchesFfprobe(r, bins.ffprobe);
+    const vOut = rawStream(raw, 'video');
+
+    expect(r.remuxed).toBe(false);
+    expect(r.input.video?.rotation).toBe(90);
+    expect([r.input.video?.width, r.input.video?.height]).toEqual([vIn?.width, vIn?.height]);
+    expect([vOut?.width, vOut?.height]).toEqual([vIn?.height, vIn?.width]);
+    expect(r.height).toBeGreaterThan(r.width);
+    expect(rawRotation(vOut)).toBe(0);
+    expect(r.durationSec).toBeCloseTo(Number(rawIn.format.duration), 1);
+
+    // testsrc2's red bar is on the left; turned clockwise it must end up on top.
+    const rgb = await firstFrameRgb(bins.ffmpeg, r.mp4Path, 9, 16);
+    const pixel = (x: number, y: number): number[] => [...rgb.subarray((y * 9 + x) * 3,
+      (y * 9 + x) * 3 + 3)];
+    const top = pixel(1, 0);
+    const bottom = pixel(1, 15);
+    expect(top[0]).toBeGreaterThan(200);
+    expect(top[1]).toBeLessThan(60);
+    expect(bottom[0]).toBeLessThan(60);
+  });
+
+  it('keeps an MP4 without audio silent', async () => {
+    const rawIn = await ffprobeJson(bins.ffprobe, fx.mp4NoAudio);
+    expect(rawStream(rawIn, 'audio')).toBeUndefined();
+
+    const r = await convertRecording(bins, fx.mp4NoAudio, outDir(), 'mute');
+    const raw = await expectOutputMatchesFfprobe(r, bins.ffprobe);
+    expect(rawStream(raw, 'audio')).toBeUndefined();
+    expect(r).toMatchObject({ hasAudio: false, audioCodec: null, audioOnly: false });
+    expect(r.input.audio).toBeNull();
+  });
+
+  it('makes an audio-only MP4 without snapshot from audio-only input', async () => {
+    const rawIn = await ffprobeJson(bins.ffprobe, fx.audioOnly);
+    const dir = outDir();
+    const r = await convertRecording(bins, fx.audioOnly, dir, 'voice');
+    const raw = await expectOutputMatchesFfprobe(r, bins.ffprobe);
+
+    expect(rawStream(raw, 'video')).toBeUndefined();
+    expect(r).toMatchObject({ audioOnly: true, hasAudio: true, snapshotPath: null, width: 0,
+      height: 0, videoCodec: null, audioCodec: 'aac', remuxed: false });
+    expect(r.input.audio?.codec).toBe(rawStream(rawIn, 'audio')?.codec_name);
+    expect(r.durationSec).toBeCloseTo(Number(rawIn.format.duration), 1);
+    expect(await filesIn(dir)).toEqual(['voice.mp4']);
+  });
+
+  it('keeps only the audio when asked, copying AAC as it is', async () => {
+    const r = await convertRecording(bins, fx.uprightH264Aac, outDir(), 'a', { audioOnly: true });
+    const raw = await expectOutputMatchesFfprobe(r, bins.ffprobe);
+    expect(rawStream(raw, 'video')).toBeUndefined();
+    expect(r).toMatchObject({ audioOnly: true, snapshotPath: null, remuxed: true });
+  });
+
+  it('remuxes upright H.264/AAC without re-encoding, and moves moov first', async () => {
+    const rawIn = await ffprobeJson(bins.ffprobe, fx.uprightH264Aac);
+    const inBoxes = await topLevelBoxes(fx.uprightH264Aac);
+    expect(inBoxes.indexOf('mdat')).toBeLessThan(inBoxes.indexOf('moov'));
+
+    const r = await convertRecording(bins, fx.uprightH264Aac, outDir(), 'same');
+    const raw = await expectOutputMatchesFfprobe(r, bins.ffprobe);
+    expect(r.remuxed).toBe(true);
+    expect(raw.streams.map((s) => s.codec_name)).toEqual(rawIn.streams.map((s) => s.codec_name));
+    expect(await packetHashes(r.mp4Path)).toEqual(await packetHashes(fx.uprightH264Aac));
+    expect(r.input.container).toBe('mp4');
+  });
+
+  it('re-encodes H.264 that is not yuv420p and rounds odd sizes down to even', async () => {
+    const odd = join(root, 'odd-444.mp4');
+    await run(bins.ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i',
+      'testsrc=size=321x241:rate=25:duration=1', '-c:v', 'libx264', '-preset', 'ultrafast',
+      '-pix_fmt', 'yuv444p', odd]);
+    const vIn = rawStream(await ffprobeJson(bins.ffprobe, odd), 'video');
+    expect([vIn?.codec_name, vIn?.pix_fmt, vIn?.width, vIn?.height])
+      .toEqual(['h264', 'yuv444p', 321, 241]);
+
+    const r = await convertRecording(bins, odd, outDir(), 'odd');
+    await expectOutputMatchesFfprobe(r, bins.ffprobe);
+    expect(r.remuxed).toBe(false);
+    expect([r.width, r.height]).toEqual([320, 240]);
+    expect(r.durationSec).toBeCloseTo(1, 1);
+  });
+
+  it('replaces the outputs of an earlier conversion under the same name', async () => {
+    const dir = outDir();
+    await mkdir(dir);
+    await writeFile(join(dir, '.again.0123456789ab.mp4.part'), 'left by a killed attempt');
+    const first = await convertRecording(bins, fx.mp4NoAudio, dir, 'again');
+    const second = await convertRecording(bins, fx.uprightH264Aac, dir, 'again');
+    expect(second.md5).not.toBe(first.md5);
+    expect(await filesIn(dir)).toEqual(['again.jpg', 'again.mp4']);
+    await expectOutputMatchesFfprobe(second, bins.ffprobe);
+  });
+
+  it.each([['corrupt'], ['empty']] as const)('rejects %s input and leaves nothing', async (k) => {
+    const dir = outDir();
+    const err = await convertRecording(bins, fx[k], dir, 'bad').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe('media_unreadable');
+    expect((err as AppError).retryable).toBe(false);
+    expect((err as AppError).message).toMatch(/Invalid data/);
+    expect(await filesIn(dir)).toEqual([]);
+  });
+
+  it('kills ffmpeg past the time limit and removes what it wrote', async () => {
+    const dir = outDir();
+    const started = Date.now();
+    const err = await convertRecording(bins, fx.webm10s640, dir, 'slow', { timeoutMs: 400 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AppError);
+    expect((err as AppError).code).toBe('timeout');
+    expect((err as AppError).retryable).toBe(true);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(await filesIn(dir)).toEqual([]);
+  });
+
+  it('stops when the signal aborts and removes what it wrote', async () => {
+    const dir = outDir();
+    const ctl = new AbortController();
+    setTimeout(() => ctl.abort(), 300);
+    const err = await convertRecording(bins, fx.webm10s640, dir, 'stop', { signal: ctl.signal })
+      .catch((e: unknown) => e);
+    expect((err as Error).name).toBe('AbortError');
+    expect(await filesIn(dir)).toEqual([]);
+  });
+
+  it('refuses an output name that would leave the output directory', async () => {
+    await expect(convertRecording(bins, fx.mp4NoAudio, outDir(), '../escape'))
+      .rejects.toMatchObject({ code: 'bad_request' });
+  });
+});
