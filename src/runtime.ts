@@ -15,7 +15,7 @@ import { WorkerPool } from './jobs/worker.js';
 import type { JobHandlers } from './jobs/worker.js';
 import { SecretBox } from './lib/secrets.js';
 import { locateMediaBinaries } from './media/binaries.js';
-import { processRecordingHandler } from './services/processing.js';
+import { processRecordingHandler, removeStaleWorkDirs } from './services/processing.js';
 import { webhookDeliveryHandler } from './services/webhook-delivery.js';
 import { LocalMediaStore } from './storage/media-store.js';
 
@@ -99,6 +99,10 @@ export async function startServer(
     ctx.log.info({ url, data: config.dataDir, database: ctx.db.description }, 'standpipe ready');
   }
   const workers = config.worker.enabled ? createWorkers(ctx, options.retryScale) : [];
+  if (workers.length > 0) {
+    const removed = await removeStaleWorkDirs(config.dataDir);
+    if (removed > 0) ctx.log.info({ removed }, 'removed work folders of stopped processes');
+  }
   for (const pool of workers) pool.start();
 
   let stopping: Promise<void> | null = null;

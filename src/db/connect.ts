@@ -27,7 +27,17 @@ pg.types.setTypeParser(20, (value: string) => Number(value));
  * path or `sqlite:` URL. `schema` puts PostgreSQL tables in a schema of their own.
  */
 export function openDatabase(url: string, options: { schema?: string; poolSize?: number } = {}): Db {
-  if (/^postgres(ql)?:\/\//.test(url)) return openPostgres(url, options);
+  if (/^postgres(ql)?:\/\//.test(url)) {
+    // `?schema=NAME` keeps standpipe's tables in a schema of their own.
+    const parsed = new URL(url);
+    const schema = parsed.searchParams.get('schema');
+    if (schema !== null) {
+      if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema)) throw new Error(`invalid schema "${schema}"`);
+      parsed.searchParams.delete('schema');
+      return openPostgres(parsed.toString(), { ...options, schema });
+    }
+    return openPostgres(url, options);
+  }
   return openSqlite(url.replace(/^sqlite:(\/\/)?/, ''));
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Context } from '../context.js';
@@ -27,7 +27,7 @@ export function processRecordingHandler(ctx: Context): JobHandler {
 
       const keys = mediaKeys(account.account_hash, rec);
       const workDir = path.join(ctx.config.dataDir, 'work',
-        `${rec.id}-${randomBytes(4).toString('hex')}`);
+        `${process.pid}-${rec.id}-${randomBytes(4).toString('hex')}`);
       await mkdir(workDir, { recursive: true });
       try {
         const input = await ctx.store.localCopy(keys.original, workDir);
@@ -86,4 +86,31 @@ export function processRecordingHandler(ctx: Context): JobHandler {
       });
     },
   };
+}
+
+/**
+ * Removes work folders left by processes that died mid-job. A folder is named by its
+ * process id, so folders of processes still running on this machine are left alone.
+ */
+export async function removeStaleWorkDirs(dataDir: string): Promise<number> {
+  const root = path.join(dataDir, 'work');
+  const entries = await readdir(root).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of entries) {
+    const pid = Number(name.split('-')[0]);
+    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && isAlive(pid)) continue;
+    if (pid === process.pid) continue;
+    await rm(path.join(root, name), { recursive: true, force: true });
+    removed += 1;
+  }
+  return removed;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
