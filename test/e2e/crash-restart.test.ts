@@ -12,6 +12,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { locateMediaBinaries } from '../../src/media/binaries.js';
 import { DIALECTS, PG_URL, eventually, uploadFile } from '../helpers/harness.js';
 import { startReceiver } from '../helpers/receiver.js';
 import type { Receiver } from '../helpers/receiver.js';
@@ -121,7 +122,7 @@ describe.each(DIALECTS)('a server killed mid-conversion (%s)', (dialect) => {
 
     // A clip long enough that its conversion is still running when the server dies.
     const clip = path.join(dataDir, 'long.webm');
-    await run('ffmpeg', ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:d=25',
+    await run(locateMediaBinaries().ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i', 'testsrc2=size=1280x720:rate=30:d=25',
       '-f', 'lavfi', '-i', 'sine=d=25', '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used',
       '8', '-b:v', '1M', '-c:a', 'libopus', clip]);
     const up = await uploadFile(baseUrl, { accountHash: acct.account_hash, eid: acct.env_code },
