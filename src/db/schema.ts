@@ -51,10 +51,10 @@ export interface AmazonCredentialsTable {
   env_id: number;
   amz_key_enc: string | null;
   amz_secret_enc: string | null;
-  amz_bucket: string;
-  amz_bucket_region: string;
-  amz_acl: string;
-  amz_folder: string;
+  amz_bucket: Generated<string>;
+  amz_bucket_region: Generated<string>;
+  amz_acl: Generated<string>;
+  amz_folder: Generated<string>;
   created_at: number;
 }
 
@@ -62,16 +62,16 @@ export interface FtpCredentialsTable {
   id: Generated<number>;
   account_id: number;
   env_id: number;
-  ftp_host: string;
-  ftp_port: number;
-  ftp_username: string;
+  ftp_host: Generated<string>;
+  ftp_port: Generated<number>;
+  ftp_username: Generated<string>;
   ftp_password_enc: string | null;
-  ftp_dir: string;
-  sftp_host: string;
-  sftp_port: number;
-  sftp_username: string;
+  ftp_dir: Generated<string>;
+  sftp_host: Generated<string>;
+  sftp_port: Generated<number>;
+  sftp_username: Generated<string>;
   sftp_password_enc: string | null;
-  sftp_dir: string;
+  sftp_dir: Generated<string>;
   created_at: number;
 }
 
@@ -80,7 +80,7 @@ export interface DropboxCredentialsTable {
   account_id: number;
   env_id: number;
   dbox_token_enc: string | null;
-  dbox_folder: string;
+  dbox_folder: Generated<string>;
   created_at: number;
 }
 

@@ -114,6 +114,8 @@ export async function makeMediaFixtures(
 
 /** The parts of ffprobe's JSON the tests compare against. */
 export interface RawStream {
+  nb_frames?: string;
+  bit_rate?: string;
   codec_type?: string;
   codec_name?: string;
   width?: number;
