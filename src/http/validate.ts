@@ -23,7 +23,8 @@ export function parseBody<R extends Rules>(
   const entries = Object.entries(body as Record<string, unknown>);
   const out: Record<string, unknown> = {};
   for (const [name, value] of entries) {
-    const rule = rules[name];
+    // Own keys only: `toString` or `constructor` must not pass for a known field.
+    const rule = Object.hasOwn(rules, name) ? rules[name] : undefined;
     if (rule === undefined) {
       throw badRequest(name, `unknown field "${name}"; accepted: ${Object.keys(rules).join(', ')}`);
     }

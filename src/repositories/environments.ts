@@ -47,6 +47,7 @@ export async function updateEnvironment(
   id: number,
   changes: Partial<Pick<Environment, 'env_name' | 'do_not_store' | 'send_video_email'>>,
 ): Promise<void> {
+  if (Object.keys(changes).length === 0) return;
   await db.updateTable('environments').set(changes)
     .where('account_id', '=', accountId).where('id', '=', id).execute();
 }

@@ -80,12 +80,10 @@ export async function createRecording(
   meta: UploadMeta,
 ): Promise<Recording> {
   const payload = meta.payload ?? '';
-  if (payload.length > ctx.config.maxPayloadChars) {
-    throw badRequest('payload', `payload must be at most ${ctx.config.maxPayloadChars} characters`);
-  }
   const size = file.size;
   let storedKey: string | null = null;
   try {
+    checkPayload(ctx, payload);
     const info = await probe(ctx.media, file.path, { timeoutMs: 30_000 }).catch(() => null);
     const ext = extensionOf(file.filename) ?? info?.container ?? 'bin';
     const name = `vs${ctx.clock()}_${randomToken(10)}`;
@@ -102,7 +100,7 @@ export async function createRecording(
         original_ext: ext,
         original_container: info?.container ?? ext,
         created_at: ctx.clock(),
-        ipv4: ipv4ToUint(meta.ip),
+        ipv4: ipv4ToUint(meta.ip) ?? '',
         ua: clip(meta.userAgent),
         http_referer: clip(meta.referer),
         camera_name: clip(meta.cameraName),
@@ -161,8 +159,14 @@ export function extensionOf(filename: string): string | null {
   return ext !== undefined && KNOWN_EXTENSIONS.has(ext) ? ext : null;
 }
 
-function clip(value: string | undefined): string | null {
-  if (value === undefined || value === '') return null;
-  return value.slice(0, TEXT_LIMIT);
+/** Absent text is kept as "", as the seed shows it, never null. */
+function clip(value: string | undefined): string {
+  return value === undefined ? '' : value.slice(0, TEXT_LIMIT);
+}
+
+export function checkPayload(ctx: Context, payload: string): void {
+  if (payload.length > ctx.config.maxPayloadChars) {
+    throw badRequest('payload', `payload must be at most ${ctx.config.maxPayloadChars} characters`);
+  }
 }
 

@@ -234,7 +234,7 @@ describe.each(DIALECTS)('recordings (%s)', (dialect) => {
     expectOk(deleted, 'DELETE', null);
   });
 
-  it.fails('fields the recorder did not send are strings, as in the seed', async () => {
+  it('fields the recorder did not send are strings, as in the seed', async () => {
     const res = await uploadFile(srv.url, {
       accountHash: a.account_hash, eid: a.environment.env_code,
     }, { name: 'clip.webm', data: clip });
@@ -366,26 +366,26 @@ describe.each(DIALECTS)('recordings (%s)', (dialect) => {
 
     // createRecording (src/services/ingest.ts) checks the payload length before its
     // try/finally, after readUpload has handed it the temporary file: the file stays behind.
-    it.fails('with a payload of 501 characters: 400, and no temporary file', async () => {
+    it('with a payload of 501 characters: 400, and no temporary file', async () => {
       await refused([...ids(), ['payload', 'x'.repeat(501)], ['FileInput', file()]], 400,
         /payload/);
     });
 
-    it.fails('with a payload of 501 characters after the file: 400, no file', async () => {
+    it('with a payload of 501 characters after the file: 400, no file', async () => {
       await refused([...ids(), ['FileInput', file()], ['payload', 'x'.repeat(501)]], 400,
         /payload/);
     });
 
     // readUpload (src/http/routes/multipart.ts) resolves the target as soon as the file part
     // arrives, so accountHash and eid sent after the file are never read: always a 400.
-    it.fails('takes accountHash and eid sent after the file', async () => {
+    it('takes accountHash and eid sent after the file', async () => {
       const res = await postParts(srv.url, [['FileInput', file()], ...ids()]);
       const [v] = expectOk(res, 'POST', 'videos', 201);
       await converted(a.api_key, String(v?.id));
       await srv.api(a.api_key, 'DELETE', `/video/${String(v?.id)}`);
     });
 
-    it.fails('answers a wrong pair after the file as it does before it', async () => {
+    it('answers a wrong pair after the file as it does before it', async () => {
       const before = await postParts(srv.url, wrongPair[0]?.[1]() ?? []);
       const after = await refused([['FileInput', file()],
         ['accountHash', randomBytes(16).toString('hex')], ['eid', a.environment.env_code]],

@@ -49,9 +49,10 @@ export async function environmentRoutes(app: FastifyInstance, ctx: Context) {
     const body = parseBody(request.body, RULES, { required: ['env_name'] });
     const env = await db.transaction().execute(async (trx) => {
       const created = await createEnvironmentIn(ctx, trx, request.account, body.env_name ?? '');
-      const changes = { do_not_store: body.do_not_store, send_video_email: body.send_video_email };
+      const changes = definedOnly({ do_not_store: body.do_not_store,
+        send_video_email: body.send_video_email });
       await updateEnvironment(trx, request.account.id, created.id, changes);
-      return { ...created, ...definedOnly(changes) };
+      return { ...created, ...changes };
     });
     return ok(request, reply, { environment_details: [toPipeEnvironment(env)] }, 201);
   });

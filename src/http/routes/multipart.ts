@@ -3,7 +3,9 @@ import type { FastifyRequest } from 'fastify';
 import type { Context } from '../../context.js';
 import type { Account, Environment, Recording } from '../../db/schema.js';
 import { AppError, badRequest } from '../../lib/errors.js';
-import { createRecording, discard, receiveUpload } from '../../services/ingest.js';
+import {
+  checkPayload, createRecording, discard, receiveUpload,
+} from '../../services/ingest.js';
 import type { ReceivedFile, UploadMeta } from '../../services/ingest.js';
 
 export interface UploadSpec {
@@ -11,6 +13,8 @@ export interface UploadSpec {
   /** Text fields the form may carry; any other name is refused. */
   fields: readonly string[];
   resolve(fields: Record<string, string>): Promise<{ account: Account; environment: Environment }>;
+  /** Whether the fields that say where the upload goes have all arrived. */
+  identified(fields: Record<string, string>): boolean;
   source: UploadMeta['source'];
 }
 
@@ -38,10 +42,12 @@ export async function readUpload(
           throw badRequest(part.fieldname, `unexpected file field "${part.fieldname}"; ` +
             `send one file as "${spec.fileField}"`);
         }
-        target ??= await spec.resolve(fields).catch((err: unknown) => {
-          part.file.resume();
-          throw err;
-        });
+        if (target === null && spec.identified(fields)) {
+          target = await spec.resolve(fields).catch((err: unknown) => {
+            part.file.resume();
+            throw err;
+          });
+        }
         file = await receiveUpload(ctx, {
           stream: part.file,
           filename: part.filename,
@@ -53,10 +59,11 @@ export async function readUpload(
         throw badRequest(part.fieldname, `unknown field "${part.fieldname}"`);
       }
       if (typeof part.value !== 'string') throw badRequest(part.fieldname, 'must be text');
+      if (part.fieldname === 'payload') checkPayload(ctx, part.value);
       fields[part.fieldname] = part.value;
     }
     if (file === null) throw badRequest(spec.fileField, `no file in "${spec.fileField}"`);
-    target = await spec.resolve(fields);
+    target ??= await spec.resolve(fields);
     const mrt = fields.mrt === undefined ? undefined : Number(fields.mrt);
     if (mrt !== undefined && (!Number.isInteger(mrt) || mrt < 0 || mrt > 86_400)) {
       throw badRequest('mrt', 'mrt must be a whole number of seconds');

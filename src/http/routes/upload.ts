@@ -25,6 +25,7 @@ export async function uploadRoutes(app: FastifyInstance, ctx: Context) {
     const rec = await readUpload(ctx, request, {
       fileField: 'FileInput',
       fields: UPLOAD_FIELDS,
+      identified: (fields) => fields.accountHash !== undefined && fields.eid !== undefined,
       resolve: async (fields) => {
         const accountHash = fields.accountHash;
         const eid = fields.eid;

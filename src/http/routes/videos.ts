@@ -68,6 +68,7 @@ export async function videoRoutes(app: FastifyInstance, ctx: Context) {
     const rec = await readUpload(ctx, request, {
       fileField: 'file',
       fields: ['env_id', 'payload', 'camera_name', 'microphone_name', 'mrt'],
+      identified: (fields) => fields.env_id !== undefined,
       resolve: async (fields) => {
         const raw = fields.env_id ?? '1';
         if (!/^\d{1,9}$/.test(raw)) throw badRequest('env_id', 'env_id must be a number');
