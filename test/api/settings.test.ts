@@ -214,8 +214,7 @@ describe.each(DIALECTS)('account, environments, webhooks and auth (%s)', (dialec
       expect(others.map((e) => e.id)).not.toContain(env?.id);
     });
 
-    // environments.ts passes { do_not_store: undefined, send_video_email: undefined } to
-    // updateEnvironment, which builds "update ... set where ..." and fails with a 500.
+    // With no switches given there is nothing to update after the insert.
     it('creates an environment from env_name alone', async () => {
       const res = await srv.api(a.api_key, 'POST', '/environment', { env_name: 'Only a name' });
       const [env] = expectOk(res, 'POST', 'environment_details', 201);
