@@ -35,7 +35,10 @@ export interface ContextOptions {
 }
 
 /** Opens the database (migrated), the media store and the tools a process needs. */
-export async function createContext(config: Config, options: ContextOptions = {}): Promise<Context> {
+export async function createContext(
+  config: Config,
+  options: ContextOptions = {},
+): Promise<Context> {
   const log = options.log ?? createLogger(config);
   const db = options.db ?? openDatabase(config.databaseUrl);
   const applied = await migrate(db);

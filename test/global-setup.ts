@@ -14,7 +14,8 @@ export default async function setup(): Promise<void> {
     process.env.STANDPIPE_TEST_DIALECTS = 'sqlite,postgres';
   } catch (err) {
     if (process.env.CI === 'true') {
-      throw new Error(`PostgreSQL is required in CI and is not reachable at ${url}: ${String(err)}`);
+      throw new Error(`PostgreSQL is required in CI and is not reachable at ${url}`,
+        { cause: err });
     }
     process.stderr.write(`\nPostgreSQL not reachable at ${url}; running on SQLite only. ` +
       'Set STANDPIPE_TEST_POSTGRES_URL to include PostgreSQL.\n\n');

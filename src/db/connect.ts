@@ -26,7 +26,10 @@ pg.types.setTypeParser(20, (value: string) => Number(value));
  * Opens the database named by a URL: `postgres://…` for PostgreSQL, otherwise a SQLite file
  * path or `sqlite:` URL. `schema` puts PostgreSQL tables in a schema of their own.
  */
-export function openDatabase(url: string, options: { schema?: string; poolSize?: number } = {}): Db {
+export function openDatabase(
+  url: string,
+  options: { schema?: string; poolSize?: number } = {},
+): Db {
   if (/^postgres(ql)?:\/\//.test(url)) {
     // `?schema=NAME` keeps standpipe's tables in a schema of their own.
     const parsed = new URL(url);

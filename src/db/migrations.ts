@@ -20,7 +20,9 @@ export async function migrate(db: Db): Promise<string[]> {
     ...(db.schema === undefined ? {} : { migrationTableSchema: db.schema }),
   });
   const { error, results } = await migrator.migrateToLatest();
-  if (error !== undefined) throw error;
+  if (error !== undefined) {
+    throw error instanceof Error ? error : new Error('migration failed', { cause: error });
+  }
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
 

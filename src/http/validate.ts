@@ -53,6 +53,7 @@ export function textRule(max: number, options: { allowEmpty?: boolean } = {}): F
     if (options.allowEmpty === false && value.trim() === '') {
       throw badRequest(field, `field "${field}" must not be empty`);
     }
+    // eslint-disable-next-line no-control-regex -- control characters are what it looks for
     if (/[\u0000-\u001f\u007f]/.test(value)) {
       throw badRequest(field, `field "${field}" must not contain control characters`);
     }

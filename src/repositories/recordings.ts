@@ -42,7 +42,11 @@ export async function listRecordingsPage(
     .where('id', '>', afterId).orderBy('id').limit(limit).execute();
 }
 
-export async function updateRecording(db: Exec, id: number, changes: RecordingUpdate): Promise<void> {
+export async function updateRecording(
+  db: Exec,
+  id: number,
+  changes: RecordingUpdate,
+): Promise<void> {
   await db.updateTable('recordings').set(changes).where('id', '=', id).execute();
 }
 

@@ -8,7 +8,7 @@ import { DIALECTS, startTestServer } from '../helpers/harness.js';
 import type { TestServer } from '../helpers/harness.js';
 import type { NewAccountResult } from '../../src/services/accounts.js';
 import {
-  SEED_AMAZON, SEED_DROPBOX, SEED_FTP, SEED_SECRETS, expectError, expectOk, expectSameShape,
+  SEED_AMAZON, SEED_DROPBOX, SEED_FTP, expectError, expectOk, expectSameShape,
 } from '../helpers/seed-shapes.js';
 import type { SeedShape } from '../helpers/seed-shapes.js';
 

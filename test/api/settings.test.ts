@@ -18,7 +18,7 @@ function rawRequest(base: string, method: string, path: string,
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');
-        let json: Record<string, unknown> = {};
+        let json: Record<string, unknown>;
         try {
           json = JSON.parse(text) as Record<string, unknown>;
         } catch {

@@ -42,7 +42,7 @@ async function postParts(baseUrl: string, parts: Part[]): Promise<ApiResponse> {
   }
   const res = await fetch(`${baseUrl}/upload`, { method: 'POST', body: form });
   const text = await res.text();
-  let json: Record<string, unknown> = {};
+  let json: Record<string, unknown>;
   try {
     json = JSON.parse(text) as Record<string, unknown>;
   } catch {

@@ -112,7 +112,7 @@ export async function startTestServer(
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
       const text = await res.text();
-      let json: Record<string, unknown> = {};
+      let json: Record<string, unknown>;
       try {
         json = JSON.parse(text) as Record<string, unknown>;
       } catch {
@@ -141,7 +141,7 @@ export async function uploadFile(
   form.append(file.field ?? 'FileInput', blob, file.name);
   const res = await fetch(`${baseUrl}/upload`, { method: 'POST', body: form, headers });
   const text = await res.text();
-  let json: Record<string, unknown> = {};
+  let json: Record<string, unknown>;
   try {
     json = JSON.parse(text) as Record<string, unknown>;
   } catch {

@@ -101,7 +101,7 @@ export async function credentialRoutes(app: FastifyInstance, ctx: Context) {
 function registerResource(app: FastifyInstance, ctx: Context, res: CredentialResource) {
   const db = ctx.db.kysely;
   const show = (row: Row) =>
-    Object.fromEntries(res.shown.map((name) => [name, String(row[name] ?? '')]));
+    Object.fromEntries(res.shown.map((name) => [name, text(row[name])]));
 
   /** Secrets are sealed before they reach the database and never read back out. */
   const toColumns = (body: Record<string, unknown>) => {
@@ -110,7 +110,7 @@ function registerResource(app: FastifyInstance, ctx: Context, res: CredentialRes
       if (value === undefined) continue;
       const sealedColumn = res.secrets[name];
       if (sealedColumn === undefined) columns[name] = value;
-      else columns[sealedColumn] = value === '' ? null : ctx.secrets.seal(String(value));
+      else columns[sealedColumn] = value === '' ? null : ctx.secrets.seal(text(value));
     }
     return columns;
   };
@@ -146,4 +146,8 @@ function registerResource(app: FastifyInstance, ctx: Context, res: CredentialRes
     } as never);
     return ok(request, reply, { [res.key]: [show(row as unknown as Row)] }, 201);
   });
+}
+
+function text(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
 }

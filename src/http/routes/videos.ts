@@ -1,6 +1,6 @@
 import { Readable } from 'node:stream';
 
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 import type { Context } from '../../context.js';
 import { badRequest, notFound } from '../../lib/errors.js';
@@ -19,7 +19,7 @@ export async function videoRoutes(app: FastifyInstance, ctx: Context) {
   const view = ctx.config;
 
   // The list is streamed page by page, so its size does not bound the server's memory.
-  const listAll = async (request: FastifyRequest, reply: import('fastify').FastifyReply) => {
+  const listAll = async (request: FastifyRequest, reply: FastifyReply) => {
     const account = request.account;
     const total = await countRecordings(ctx.db.kysely, account.id);
     const head = JSON.stringify({
