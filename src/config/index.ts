@@ -22,6 +22,8 @@ export interface Config {
   timeZone: string;
   region: string;
   logLevel: string;
+  /** Take the client address from X-Forwarded-For: only behind a proxy that sets it. */
+  trustProxy: boolean;
   worker: WorkerConfig;
 }
 
@@ -125,6 +127,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     timeZone,
     region: env.STANDPIPE_REGION ?? 'local',
     logLevel: env.STANDPIPE_LOG_LEVEL ?? 'info',
+    trustProxy: env.STANDPIPE_TRUST_PROXY === '1' || env.STANDPIPE_TRUST_PROXY === 'true',
     worker: {
       enabled: flags.noWorker !== true,
       mediaConcurrency: int('STANDPIPE_MEDIA_CONCURRENCY', 1, 1, 64),
