@@ -10,12 +10,15 @@ import { openDatabase } from './db/connect.js';
 import type { Db } from './db/connect.js';
 import { migrate } from './db/migrations.js';
 import { buildApp } from './http/app.js';
+import { PeriodicScheduler } from './jobs/periodic.js';
+import type { PeriodicTask } from './jobs/periodic.js';
 import { JobQueue } from './jobs/queue.js';
 import { WorkerPool } from './jobs/worker.js';
 import type { JobHandlers } from './jobs/worker.js';
 import { SecretBox } from './lib/secrets.js';
 import { locateMediaBinaries } from './media/binaries.js';
 import { processRecordingHandler, removeStaleWorkDirs } from './services/processing.js';
+import { pruneHandler } from './services/maintenance.js';
 import { webhookDeliveryHandler } from './services/webhook-delivery.js';
 import { LocalMediaStore } from './storage/media-store.js';
 
@@ -63,6 +66,7 @@ export function jobHandlers(ctx: Context): JobHandlers {
   return {
     'recording.process': processRecordingHandler(ctx),
     'webhook.deliver': webhookDeliveryHandler(ctx),
+    'maintenance.prune': pruneHandler(ctx),
   };
 }
 
@@ -76,6 +80,14 @@ export function createWorkers(ctx: Context, retryScale?: number): WorkerPool[] {
   return [
     new WorkerPool({ ...common, pool: 'media', concurrency: worker.mediaConcurrency }),
     new WorkerPool({ ...common, pool: 'webhooks', concurrency: worker.webhookConcurrency }),
+    new WorkerPool({ ...common, pool: 'maintenance', concurrency: 1 }),
+  ];
+}
+
+/** Work that runs on a timer rather than in answer to a recording. */
+export function periodicTasks(): PeriodicTask[] {
+  return [
+    { type: 'maintenance.prune', everyMs: 6 * 3600_000, payload: {} },
   ];
 }
 
@@ -107,10 +119,13 @@ export async function startServer(
     if (removed > 0) ctx.log.info({ removed }, 'removed work folders of stopped processes');
   }
   for (const pool of workers) pool.start();
+  const scheduler = new PeriodicScheduler(ctx.db, ctx.queue, ctx.log, periodicTasks(), ctx.clock);
+  if (workers.length > 0) scheduler.start();
 
   let stopping: Promise<void> | null = null;
   const stop = (graceMs = 10_000) => {
     stopping ??= (async () => {
+      scheduler.stop();
       await app?.close();
       await Promise.all(workers.map((pool) => pool.stop(graceMs)));
       await ctx.db.close();

@@ -19,6 +19,8 @@ export interface Config {
   maxPayloadChars: number;
   ffmpegTimeoutMs: number;
   webhookTimeoutMs: number;
+  /** Days that finished webhook deliveries and jobs are kept for the delivery log. */
+  retentionDays: number;
   timeZone: string;
   region: string;
   logLevel: string;
@@ -124,6 +126,7 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     maxPayloadChars: 500,
     ffmpegTimeoutMs: int('STANDPIPE_FFMPEG_TIMEOUT_MS', 15 * 60_000, 1000, 24 * 3600_000),
     webhookTimeoutMs: int('STANDPIPE_WEBHOOK_TIMEOUT_MS', 15_000, 100, 120_000),
+    retentionDays: int('STANDPIPE_LOG_RETENTION_DAYS', 30, 1, 3650),
     timeZone,
     region: env.STANDPIPE_REGION ?? 'local',
     logLevel: env.STANDPIPE_LOG_LEVEL ?? 'info',

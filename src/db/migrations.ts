@@ -3,6 +3,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 
 import type { Db, DialectName } from './connect.js';
 import { up as initial } from './migrations/0001_initial.js';
+import { up as schedules } from './migrations/0002_schedules.js';
 
 type AnyDb = Kysely<unknown>;
 
@@ -13,6 +14,7 @@ type AnyDb = Kysely<unknown>;
 function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001_initial': { up: (db) => initial(db, dialect) },
+    '0002_schedules': { up: (db) => schedules(db, dialect) },
   };
 }
 

@@ -42,6 +42,8 @@ export interface WebhooksTable {
   active: number;
   format: string;
   secret_enc: string;
+  previous_secret_enc: string | null;
+  previous_secret_until: number | null;
   created_at: number;
 }
 
@@ -176,7 +178,13 @@ export interface WebhookDeliveriesTable {
   delivered_at: number | null;
 }
 
+export interface SchedulesTable {
+  name: string;
+  next_run_at: number;
+}
+
 export interface Database {
+  schedules: SchedulesTable;
   accounts: AccountsTable;
   environments: EnvironmentsTable;
   webhooks: WebhooksTable;

@@ -10,6 +10,7 @@ import type { JobType } from './policies.js';
 export interface JobPayloads {
   'recording.process': { recordingId: number };
   'webhook.deliver': { deliveryId: number };
+  'maintenance.prune': Record<string, never>;
 }
 
 /**

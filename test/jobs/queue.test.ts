@@ -10,6 +10,8 @@ import { openDatabase } from '../../src/db/connect.js';
 import { migrate } from '../../src/db/migrations.js';
 import type { Job } from '../../src/db/schema.js';
 import { AppError } from '../../src/lib/errors.js';
+import { JOB_POLICIES } from '../../src/jobs/policies.js';
+import type { JobType } from '../../src/jobs/policies.js';
 import { JobQueue } from '../../src/jobs/queue.js';
 import { WorkerPool } from '../../src/jobs/worker.js';
 import type { JobHandlers } from '../../src/jobs/worker.js';
@@ -18,6 +20,13 @@ import { DIALECTS, createTestDb, eventually } from '../helpers/harness.js';
 import type { TestDb } from '../helpers/harness.js';
 
 const log = pino({ level: 'silent' });
+
+/** The given handlers, and one that does nothing for every other job type. */
+function withIdleHandlers(some: Partial<JobHandlers>): JobHandlers {
+  const all = Object.fromEntries((Object.keys(JOB_POLICIES) as JobType[])
+    .map((type) => [type, some[type] ?? { run: async () => undefined }]));
+  return all as JobHandlers;
+}
 
 describe.each(DIALECTS)('the job queue (%s)', (dialect) => {
   let dir: string;
@@ -45,15 +54,14 @@ describe.each(DIALECTS)('the job queue (%s)', (dialect) => {
   }
 
   function pools(runs: number[], handler?: (job: Job) => Promise<void>) {
-    const handlers: JobHandlers = {
+    const handlers = withIdleHandlers({
       'webhook.deliver': {
         run: async (job) => {
           await handler?.(job);
           runs.push((JSON.parse(job.payload) as { deliveryId: number }).deliveryId);
         },
       },
-      'recording.process': { run: async () => undefined },
-    };
+    });
     return handlers;
   }
 
@@ -100,7 +108,7 @@ describe.each(DIALECTS)('the job queue (%s)', (dialect) => {
     const runs: number[] = [];
     let calls = 0;
     const gaveUp: string[] = [];
-    const handlers: JobHandlers = {
+    const handlers = withIdleHandlers({
       'webhook.deliver': {
         run: async (job) => {
           calls += 1;
@@ -113,8 +121,7 @@ describe.each(DIALECTS)('the job queue (%s)', (dialect) => {
           gaveUp.push(`${job.id}:${err.message}`);
         },
       },
-      'recording.process': { run: async () => undefined },
-    };
+    });
     await queue.enqueue(db.kysely, 'webhook.deliver', { deliveryId: 1 });
     const doomed = await queue.enqueue(db.kysely, 'webhook.deliver', { deliveryId: 2 });
     const worker = new WorkerPool({ db, queue, log, pool: 'webhooks', concurrency: 2,
