@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 
 import { parseAllowList } from '../lib/outbound.js';
 import type { AllowList } from '../lib/outbound.js';
+import { readDeliveryConfig, readMediaStoreConfig } from './storage.js';
+import type { DeliveryConfig, MediaStoreConfig } from './storage.js';
 
 export interface Config {
   host: string;
@@ -27,6 +29,8 @@ export interface Config {
   /** Take the client address from X-Forwarded-For: only behind a proxy that sets it. */
   trustProxy: boolean;
   worker: WorkerConfig;
+  mediaStore: MediaStoreConfig;
+  delivery: DeliveryConfig;
 }
 
 export interface WorkerConfig {
@@ -138,6 +142,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
       pollMs: int('STANDPIPE_JOB_POLL_MS', 500, 10, 60_000),
       leaseMs: int('STANDPIPE_JOB_LEASE_MS', 30_000, 500, 3600_000),
     },
+    mediaStore: readMediaStoreConfig(env, problems),
+    delivery: readDeliveryConfig(env, problems, int),
   };
   const levels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
   if (!levels.includes(config.logLevel)) {
