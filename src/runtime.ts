@@ -19,6 +19,7 @@ import { SecretBox } from './lib/secrets.js';
 import { locateMediaBinaries } from './media/binaries.js';
 import { processRecordingHandler, removeStaleWorkDirs } from './services/processing.js';
 import { pruneHandler } from './services/maintenance.js';
+import { lifecycleHandler } from './services/privacy.js';
 import { webhookDeliveryHandler } from './services/webhook-delivery.js';
 import { LocalMediaStore } from './storage/media-store.js';
 
@@ -67,6 +68,7 @@ export function jobHandlers(ctx: Context): JobHandlers {
     'recording.process': processRecordingHandler(ctx),
     'webhook.deliver': webhookDeliveryHandler(ctx),
     'maintenance.prune': pruneHandler(ctx),
+    'privacy.lifecycle': lifecycleHandler(ctx),
   };
 }
 
@@ -79,7 +81,8 @@ export function createWorkers(ctx: Context, retryScale?: number): WorkerPool[] {
   };
   return [
     new WorkerPool({ ...common, pool: 'media', concurrency: worker.mediaConcurrency }),
-    new WorkerPool({ ...common, pool: 'webhooks', concurrency: worker.webhookConcurrency }),
+    new WorkerPool({ ...common, pool: 'webhooks', concurrency: worker.webhookConcurrency,
+      groupLimit: Math.max(1, Math.floor(worker.webhookConcurrency / 4)) }),
     new WorkerPool({ ...common, pool: 'maintenance', concurrency: 1 }),
   ];
 }
@@ -88,6 +91,7 @@ export function createWorkers(ctx: Context, retryScale?: number): WorkerPool[] {
 export function periodicTasks(): PeriodicTask[] {
   return [
     { type: 'maintenance.prune', everyMs: 6 * 3600_000, payload: {} },
+    { type: 'privacy.lifecycle', everyMs: 24 * 3600_000, payload: {} },
   ];
 }
 

@@ -25,6 +25,13 @@ export interface EnvironmentsTable {
   send_video_email: number;
   region: string;
   created_at: number;
+  /** What the recorder's requests may leave behind; all kept unless switched off. */
+  collect_ip: Generated<number>;
+  collect_ua: Generated<number>;
+  collect_referer: Generated<number>;
+  collect_device_names: Generated<number>;
+  /** Recordings are deleted this many days after they were made; null keeps them. */
+  lifecycle_days: number | null;
 }
 
 export interface WebhooksTable {
@@ -154,6 +161,7 @@ export interface JobsTable {
   locked_until: number | null;
   last_error: string | null;
   recording_id: number | null;
+  group_key: string | null;
   created_at: number;
   updated_at: number;
 }

@@ -81,3 +81,9 @@ export function oneOfRule<T extends string>(values: readonly T[]): FieldRule<T> 
     throw badRequest(field, `field "${field}" must be one of: ${values.join(', ')}`);
   };
 }
+
+export const wholeNumberRule: FieldRule<number> = (value, field) => {
+  const n = typeof value === 'string' && /^\d{1,12}$/.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 0) return n;
+  throw badRequest(field, `field "${field}" must be a whole number`);
+};

@@ -4,7 +4,8 @@ import { DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS } from '../webhooks/schedule.js';
  * Every job type with its pool, attempts and retry schedule. The record is keyed by the
  * union of job types, so adding a type without a policy (or a handler) does not compile.
  */
-export type JobType = 'recording.process' | 'webhook.deliver' | 'maintenance.prune';
+export type JobType = 'recording.process' | 'webhook.deliver' | 'maintenance.prune'
+  | 'privacy.lifecycle';
 
 export type PoolName = 'media' | 'webhooks' | 'maintenance';
 
@@ -18,6 +19,7 @@ export const JOB_POLICIES: Record<JobType, JobPolicy> = {
   'recording.process': { pool: 'media', retryScheduleMs: [10_000, 60_000, 5 * 60_000] },
   'webhook.deliver': { pool: 'webhooks', retryScheduleMs: DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS },
   'maintenance.prune': { pool: 'maintenance', retryScheduleMs: [60_000, 10 * 60_000] },
+  'privacy.lifecycle': { pool: 'maintenance', retryScheduleMs: [60_000, 10 * 60_000] },
 };
 
 export function typesOfPool(pool: PoolName): JobType[] {

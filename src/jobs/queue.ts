@@ -11,6 +11,7 @@ export interface JobPayloads {
   'recording.process': { recordingId: number };
   'webhook.deliver': { deliveryId: number };
   'maintenance.prune': Record<string, never>;
+  'privacy.lifecycle': Record<string, never>;
 }
 
 /**
@@ -30,7 +31,7 @@ export class JobQueue {
     db: Kysely<Database>,
     type: T,
     payload: JobPayloads[T],
-    options: { delayMs?: number; recordingId?: number | null } = {},
+    options: { delayMs?: number; recordingId?: number | null; groupKey?: string | null } = {},
   ): Promise<number> {
     const now = this.#clock();
     const id = await insertJob(db, {
@@ -39,6 +40,7 @@ export class JobQueue {
       runAt: now + (options.delayMs ?? 0),
       maxAttempts: maxAttempts(type),
       recordingId: options.recordingId ?? null,
+      groupKey: options.groupKey ?? null,
     }, now);
     return id;
   }

@@ -16,6 +16,8 @@ export interface JobHandler {
   run(job: Job, signal: AbortSignal): Promise<void>;
   /** Called once when the job has failed for good, to leave the reason where users see it. */
   giveUp?(job: Job, error: Error): Promise<void>;
+  /** Called when a failed attempt is scheduled again, with the time of the next one. */
+  retrying?(job: Job, error: Error, nextAttemptAt: number): Promise<void>;
 }
 
 export type JobHandlers = Record<JobType, JobHandler>;
@@ -32,6 +34,8 @@ export interface WorkerPoolOptions {
   clock?: () => number;
   /** Multiplies every retry delay; below 1 it compresses the schedule. */
   retryScale?: number;
+  /** At most this many jobs of one group run at once, across every process. */
+  groupLimit?: number;
 }
 
 interface Running {
@@ -117,7 +121,7 @@ export class WorkerPool {
       const now = this.#clock();
       const { db } = this.#o;
       const job = await claimJob(db.kysely, db.dialect, this.#types, this.workerId, now,
-        this.#o.leaseMs);
+        this.#o.leaseMs, this.#o.groupLimit);
       if (job === undefined) return;
       this.#launch(job);
     }
@@ -126,7 +130,10 @@ export class WorkerPool {
   #launch(job: Job): void {
     const abort = new AbortController();
     const entry: Running = { job, abort, promise: Promise.resolve() };
-    entry.promise = this.#execute(job, abort).finally(() => {
+    entry.promise = this.#execute(job, abort).catch((err: unknown) => {
+      // Reached only when the database itself failed; the lease brings the job back.
+      this.#o.log.error({ err, jobId: job.id }, 'job bookkeeping failed');
+    }).finally(() => {
       this.#running.delete(entry);
       if (this.#accepting) this.#kick();
     });
@@ -155,7 +162,9 @@ export class WorkerPool {
     } catch (caught) {
       const err = caught instanceof Error ? caught : new Error(String(caught));
       if (abort.signal.aborted && !this.#accepting) return;
-      await this.#failed(job, handler, err, jobLog);
+      await this.#failed(job, handler, err, jobLog).catch((hookErr: unknown) => {
+        jobLog.error({ err: hookErr }, 'recording a job failure failed');
+      });
     } finally {
       clearInterval(heartbeat);
     }
@@ -172,10 +181,11 @@ export class WorkerPool {
     // A receiver's Retry-After names the time to come back; a day at most.
     if (delay !== null && err instanceof RetryLater) delay = Math.min(err.delayMs, 86_400_000);
 
-    await failJob(this.#o.db.kysely, job.id, this.workerId, err.message,
-      delay === null ? null : now + Math.round(delay), now);
-    if (delay !== null) {
-      jobLog.warn({ err: err.message, retryInMs: Math.round(delay) }, 'job failed, will retry');
+    const retryAt = delay === null ? null : now + Math.round(delay);
+    await failJob(this.#o.db.kysely, job.id, this.workerId, err.message, retryAt, now);
+    if (retryAt !== null) {
+      jobLog.warn({ err: err.message, retryInMs: retryAt - now }, 'job failed, will retry');
+      if (handler.retrying !== undefined) await handler.retrying(job, err, retryAt);
       return;
     }
     jobLog.error({ err: err.message }, 'job failed for good');

@@ -39,3 +39,12 @@ export async function cancelRecordingDeliveries(db: Exec, recordingId: number): 
   await db.updateTable('webhook_deliveries').set({ status: 'cancelled', next_attempt_at: null })
     .where('recording_id', '=', recordingId).where('status', '=', 'pending').execute();
 }
+
+export async function findAccountDelivery(
+  db: Exec,
+  accountId: number,
+  id: number,
+): Promise<WebhookDelivery | undefined> {
+  return db.selectFrom('webhook_deliveries').selectAll()
+    .where('account_id', '=', accountId).where('id', '=', id).executeTakeFirst();
+}

@@ -11,6 +11,7 @@ export interface NewJob {
   runAt: number;
   maxAttempts: number;
   recordingId?: number | null;
+  groupKey?: string | null;
 }
 
 export async function insertJob(db: Exec, job: NewJob, now: number): Promise<number> {
@@ -22,6 +23,7 @@ export async function insertJob(db: Exec, job: NewJob, now: number): Promise<num
     attempts: 0,
     max_attempts: job.maxAttempts,
     recording_id: job.recordingId ?? null,
+    group_key: job.groupKey ?? null,
     created_at: now,
     updated_at: now,
   }).returning('id').executeTakeFirstOrThrow();
@@ -40,13 +42,22 @@ export async function claimJob(
   workerId: string,
   now: number,
   leaseMs: number,
+  groupLimit = Number.MAX_SAFE_INTEGER,
 ): Promise<Job | undefined> {
+  // Groups already running `groupLimit` jobs wait, so that one slow group (a dead webhook
+  // receiver) cannot take every slot of the pool.
+  const busyGroups = db.selectFrom('jobs').select('group_key')
+    .where('status', '=', 'running').where('locked_until', '>=', now)
+    .where('group_key', 'is not', null)
+    .groupBy('group_key').having((eb) => eb.fn.countAll(), '>=', groupLimit);
   let next = db.selectFrom('jobs').select('id')
     .where('type', 'in', types)
     .where((eb) => eb.or([
       eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
       eb.and([eb('status', '=', 'running'), eb('locked_until', '<', now)]),
     ]))
+    .where((eb) => eb.or([eb('group_key', 'is', null),
+      eb('group_key', 'not in', busyGroups)]))
     .orderBy('run_at').orderBy('id').limit(1);
   if (dialect === 'postgres') next = next.forUpdate().skipLocked();
 

@@ -42,7 +42,7 @@ export async function emitEvent(
       created_at: now,
     });
     await ctx.queue.enqueue(trx, 'webhook.deliver', { deliveryId: delivery.id },
-      { recordingId: rec.id });
+      { recordingId: rec.id, groupKey: `webhook:${hook.id}` });
   }
   return hooks.length;
 }

@@ -1,5 +1,5 @@
 import type { Context } from '../context.js';
-import type { Job } from '../db/schema.js';
+import type { Account, Job, Webhook, WebhookDelivery } from '../db/schema.js';
 import { findAccountById } from '../repositories/accounts.js';
 import { findDelivery, updateDelivery } from '../repositories/deliveries.js';
 import { findRecordingForJob } from '../repositories/recordings.js';
@@ -36,17 +36,8 @@ export function webhookDeliveryHandler(ctx: Context): JobHandler {
         }
       }
 
+      const headers = signatureHeaders(ctx, account, hook, delivery);
       const format = hook.format === 'form' ? 'form' : 'json';
-      const sentBody = format === 'form' ? buildFormBody(delivery.body) : delivery.body;
-      const timestamp = Math.floor(ctx.clock() / 1000);
-      const headers = {
-        'X-Pipe-Signature': pipeSignature(ctx.secrets.open(account.webhook_key_enc), hook.webhook,
-          delivery.body),
-        'webhook-id': delivery.message_id,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': standardWebhookSignature(ctx.secrets.open(hook.secret_enc),
-          delivery.message_id, timestamp, sentBody),
-      };
       const result = await sendWebhook({
         url: hook.webhook,
         jsonText: delivery.body,
@@ -81,10 +72,50 @@ export function webhookDeliveryHandler(ctx: Context): JobHandler {
       throw new AppError('upstream', reason);
     },
 
+    async retrying(job: Job, _error: Error, nextAttemptAt: number) {
+      const { deliveryId } = JSON.parse(job.payload) as { deliveryId: number };
+      await updateDelivery(ctx.db.kysely, deliveryId, { next_attempt_at: nextAttemptAt });
+    },
+
     async giveUp(job: Job, error: Error) {
       const { deliveryId } = JSON.parse(job.payload) as { deliveryId: number };
       await updateDelivery(ctx.db.kysely, deliveryId, { status: 'failed', next_attempt_at: null,
         last_error: error.message });
     },
   };
+}
+
+/**
+ * Pipe's signature with the account's webhook key, and the Standard Webhooks headers with
+ * the webhook's own secret. Through a rotation's grace period the previous key signs too:
+ * in `X-Pipe-Signature-Previous`, and as a second signature in `webhook-signature`.
+ */
+export function signatureHeaders(
+  ctx: Context,
+  account: Account,
+  hook: Webhook,
+  delivery: Pick<WebhookDelivery, 'body' | 'message_id'>,
+): Record<string, string> {
+  const now = ctx.clock();
+  const sentBody = hook.format === 'form' ? buildFormBody(delivery.body) : delivery.body;
+  const timestamp = Math.floor(now / 1000);
+  const headers: Record<string, string> = {
+    'X-Pipe-Signature': pipeSignature(ctx.secrets.open(account.webhook_key_enc), hook.webhook,
+      delivery.body),
+    'webhook-id': delivery.message_id,
+    'webhook-timestamp': String(timestamp),
+  };
+  const signatures = [standardWebhookSignature(ctx.secrets.open(hook.secret_enc),
+    delivery.message_id, timestamp, sentBody)];
+  if (hook.previous_secret_enc !== null && (hook.previous_secret_until ?? 0) > now) {
+    signatures.push(standardWebhookSignature(ctx.secrets.open(hook.previous_secret_enc),
+      delivery.message_id, timestamp, sentBody));
+  }
+  headers['webhook-signature'] = signatures.join(' ');
+  const previousKey = account.previous_webhook_key_enc;
+  if (previousKey !== null && (account.previous_webhook_key_until ?? 0) > now) {
+    headers['X-Pipe-Signature-Previous'] = pipeSignature(ctx.secrets.open(previousKey),
+      hook.webhook, delivery.body);
+  }
+  return headers;
 }

@@ -2,7 +2,10 @@ import type { Kysely } from 'kysely';
 
 import type { DialectName } from '../connect.js';
 
-/** Periodic tasks, and a second webhook secret that keeps signing through a rotation. */
+/**
+ * Periodic tasks, a second webhook secret that keeps signing through a rotation, and job
+ * groups.
+ */
 export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<void> {
   const bigint = dialect === 'postgres' ? 'bigint' : 'integer';
   await db.schema.createTable('schedules')
@@ -13,4 +16,8 @@ export async function up(db: Kysely<unknown>, dialect: DialectName): Promise<voi
   await db.schema.alterTable('webhooks').addColumn('previous_secret_until', bigint).execute();
   await db.schema.createIndex('deliveries_created').on('webhook_deliveries')
     .column('created_at').execute();
+  // Jobs of one group (one webhook's deliveries) are limited in how many run at once.
+  await db.schema.alterTable('jobs').addColumn('group_key', 'text').execute();
+  await db.schema.createIndex('jobs_group_running').on('jobs').columns(['status', 'group_key'])
+    .execute();
 }

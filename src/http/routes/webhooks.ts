@@ -12,9 +12,12 @@ import {
 import { badRequest } from '../../lib/errors.js';
 import { newStandardWebhookSecret } from '../../webhooks/signature.js';
 import { ok, parseId } from '../envelope.js';
-import { envIdRule, flagRule, oneOfRule, parseBody } from '../validate.js';
+import { envIdRule, flagRule, oneOfRule, parseBody, wholeNumberRule } from '../validate.js';
 import type { FieldRule } from '../validate.js';
 import { definedOnly } from './environments.js';
+import {
+  deliveryLog, redeliver, rotateWebhookSecret, sendTestEvent, toDeliveryView,
+} from '../../services/webhooks.js';
 
 export function toPipeWebhook(hook: Webhook) {
   return {
@@ -107,4 +110,47 @@ export async function webhookRoutes(app: FastifyInstance, ctx: Context) {
     if (!(await deleteWebhook(db, request.account.id, id))) throw notFound('webhook');
     return ok(request, reply, { message: `Webhook ${id} deleted` });
   });
+
+  app.get<{ Params: { id: string }; Querystring: { limit?: string } }>(
+    '/webhook/:id/deliveries',
+    async (request, reply) => {
+      const id = parseId(request.params.id, 'webhook');
+      const raw = request.query.limit ?? '50';
+      if (!/^\d{1,3}$/.test(raw) || Number(raw) < 1 || Number(raw) > 500) {
+        throw badRequest('limit', 'limit must be 1 to 500');
+      }
+      const rows = await deliveryLog(ctx, request.account, id, Number(raw));
+      return ok(request, reply, {
+        total_deliveries: rows.length,
+        deliveries: rows.map((d) => toDeliveryView(d, ctx.config.timeZone)),
+      });
+    },
+  );
+
+  app.post<{ Params: { id: string; deliveryId: string } }>(
+    '/webhook/:id/deliveries/:deliveryId/redeliver',
+    async (request, reply) => {
+      const id = parseId(request.params.id, 'webhook');
+      const deliveryId = parseId(request.params.deliveryId, 'delivery');
+      const created = await redeliver(ctx, request.account, id, deliveryId);
+      return ok(request, reply, { deliveries: [toDeliveryView(created, ctx.config.timeZone)] },
+        202);
+    },
+  );
+
+  app.post<{ Params: { id: string } }>('/webhook/:id/test', async (request, reply) => {
+    const id = parseId(request.params.id, 'webhook');
+    const body = parseBody(request.body ?? {}, { event: oneOfRule(TEST_EVENTS) });
+    const sent = await sendTestEvent(ctx, request.account, id, body.event ?? 'video_recorded');
+    return ok(request, reply, { deliveries: [toDeliveryView(sent, ctx.config.timeZone)] });
+  });
+
+  app.post<{ Params: { id: string } }>('/webhook/:id/secret', async (request, reply) => {
+    const id = parseId(request.params.id, 'webhook');
+    const body = parseBody(request.body ?? {}, { grace_seconds: wholeNumberRule });
+    const secret = await rotateWebhookSecret(ctx, request.account, id, body.grace_seconds ?? 0);
+    return ok(request, reply, { webhook_details: [{ id: String(id), webhook_secret: secret }] });
+  });
 }
+
+const TEST_EVENTS = ['video_recorded', 'video_converted', 'video_copied_pipe_s3'] as const;
