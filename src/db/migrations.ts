@@ -4,6 +4,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { Db, DialectName } from './connect.js';
 import { up as initial } from './migrations/0001_initial.js';
 import { up as schedules } from './migrations/0002_schedules.js';
+import { up as deliveries } from './migrations/0004_deliveries.js';
 
 type AnyDb = Kysely<unknown>;
 
@@ -15,6 +16,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001_initial': { up: (db) => initial(db, dialect) },
     '0002_schedules': { up: (db) => schedules(db, dialect) },
+    '0004_deliveries': { up: (db) => deliveries(db, dialect) },
   };
 }
 

@@ -186,6 +186,27 @@ export interface WebhookDeliveriesTable {
   delivered_at: number | null;
 }
 
+export type RecordingDeliveryStatus = 'pending' | 'delivered' | 'failed' | 'cancelled';
+
+/** Where each copy of a recording to a customer's storage stands. */
+export interface RecordingDeliveriesTable {
+  id: Generated<number>;
+  account_id: number;
+  recording_id: number;
+  /** 's3', 'ftp', 'sftp' or 'dbox'. */
+  target: string;
+  credentials_id: number;
+  status: RecordingDeliveryStatus;
+  attempts: Generated<number>;
+  last_error: string | null;
+  last_attempt_at: number | null;
+  next_attempt_at: number | null;
+  delivered_at: number | null;
+  /** JSON list of the files written: name, size and, where there is one, URL. */
+  files: string | null;
+  created_at: number;
+}
+
 export interface SchedulesTable {
   name: string;
   next_run_at: number;
@@ -202,6 +223,7 @@ export interface Database {
   recordings: RecordingsTable;
   jobs: JobsTable;
   webhook_deliveries: WebhookDeliveriesTable;
+  recording_deliveries: RecordingDeliveriesTable;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -215,3 +237,4 @@ export type NewRecording = Insertable<RecordingsTable>;
 export type RecordingUpdate = Updateable<RecordingsTable>;
 export type Job = Selectable<JobsTable>;
 export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
+export type RecordingDelivery = Selectable<RecordingDeliveriesTable>;
