@@ -7,6 +7,7 @@ import { ConfigError, loadConfig } from './config/index.js';
 import type { ConfigFlags } from './config/index.js';
 import { openDatabase } from './db/connect.js';
 import { migrate } from './db/migrations.js';
+import { runAccountExport } from './cli/export.js';
 import { ingestFile, progressBar } from './cli/ingest.js';
 import { createContext, startServer } from './runtime.js';
 import { createAccount } from './services/accounts.js';
@@ -18,6 +19,8 @@ commands:
   worker [--data DIR]                                       run the workers only
   migrate [--data DIR]                                      apply database migrations
   account create --name NAME --email EMAIL [--data DIR]     create an account (prints JSON)
+  account export --account-hash H [--out FILE] [--data DIR]
+                                                            an account's data as JSON
   ingest FILE --account-hash H [--env-code C] [--payload P] [--url URL]
                                                             upload a file as a recording
 
@@ -36,6 +39,7 @@ const OPTIONS = {
   'env-code': { type: 'string' },
   payload: { type: 'string' },
   url: { type: 'string' },
+  out: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -74,7 +78,10 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     }
     case 'account': {
-      if (rest[0] !== 'create') throw new UsageError('usage: standpipe account create ...');
+      if (rest[0] === 'export') return accountExport(flags, values['account-hash'], values.out);
+      if (rest[0] !== 'create') {
+        throw new UsageError('usage: standpipe account create ... | account export ...');
+      }
       if (values.name === undefined || values.email === undefined) {
         throw new UsageError('account create needs --name and --email');
       }
@@ -110,6 +117,20 @@ async function main(argv: string[]): Promise<number> {
     default:
       throw new UsageError(`unknown command "${command}"\n\n${USAGE}`);
   }
+}
+
+async function accountExport(flags: ConfigFlags, accountHash: string | undefined,
+  out: string | undefined): Promise<number> {
+  if (accountHash === undefined) throw new UsageError('account export needs --account-hash');
+  const config = loadConfig(flags);
+  const ctx = await createContext(config, { log: pino({ level: 'warn' }, pino.destination(2)) });
+  try {
+    const { recordings } = await runAccountExport(ctx, accountHash, out);
+    if (out !== undefined) process.stderr.write(`exported ${recordings} recordings to ${out}\n`);
+  } finally {
+    await ctx.db.close();
+  }
+  return 0;
 }
 
 class UsageError extends Error {}

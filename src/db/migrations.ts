@@ -4,6 +4,7 @@ import type { Kysely, Migration, MigrationProvider } from 'kysely';
 import type { Db, DialectName } from './connect.js';
 import { up as initial } from './migrations/0001_initial.js';
 import { up as schedules } from './migrations/0002_schedules.js';
+import { up as privacy } from './migrations/0003_privacy.js';
 import { up as deliveries } from './migrations/0004_deliveries.js';
 
 type AnyDb = Kysely<unknown>;
@@ -16,6 +17,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
   return {
     '0001_initial': { up: (db) => initial(db, dialect) },
     '0002_schedules': { up: (db) => schedules(db, dialect) },
+    '0003_privacy': { up: (db) => privacy(db, dialect) },
     '0004_deliveries': { up: (db) => deliveries(db, dialect) },
   };
 }

@@ -16,6 +16,7 @@ import { accountRoutes } from './routes/account.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { environmentRoutes } from './routes/environments.js';
 import { mediaRoutes } from './routes/media.js';
+import { privacyRoutes } from './routes/privacy.js';
 import { systemRoutes } from './routes/system.js';
 import { uploadRoutes } from './routes/upload.js';
 import { videoRoutes } from './routes/videos.js';
@@ -106,6 +107,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     await environmentRoutes(api, ctx);
     await webhookRoutes(api, ctx);
     await credentialRoutes(api, ctx);
+    await privacyRoutes(api, ctx);
   });
   await uploadRoutes(app, ctx);
   await mediaRoutes(app, ctx);

@@ -41,11 +41,15 @@ export async function insertEnvironment(
   return db.insertInto('environments').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
+/** The columns a customer may change. */
+export type EnvironmentSetting = 'env_name' | 'do_not_store' | 'send_video_email' | 'collect_ip'
+  | 'collect_ua' | 'collect_referer' | 'collect_device_names' | 'lifecycle_days';
+
 export async function updateEnvironment(
   db: Exec,
   accountId: number,
   id: number,
-  changes: Partial<Pick<Environment, 'env_name' | 'do_not_store' | 'send_video_email'>>,
+  changes: Partial<Pick<Environment, EnvironmentSetting>>,
 ): Promise<void> {
   if (Object.keys(changes).length === 0) return;
   await db.updateTable('environments').set(changes)

@@ -14,6 +14,7 @@ import { randomToken } from '../lib/secrets.js';
 import { probe } from '../media/probe.js';
 import { insertRecording } from '../repositories/recordings.js';
 import { emitEvent } from './events.js';
+import { collectedMeta } from './privacy.js';
 import { mediaKeys } from './recording-view.js';
 
 export interface UploadMeta {
@@ -77,8 +78,10 @@ export async function createRecording(
   account: Account,
   env: Environment,
   file: ReceivedFile,
-  meta: UploadMeta,
+  uploaded: UploadMeta,
 ): Promise<Recording> {
+  // What the environment does not collect is dropped here, before anything is written.
+  const meta = collectedMeta(env, uploaded);
   const payload = meta.payload ?? '';
   const size = file.size;
   let storedKey: string | null = null;

@@ -71,6 +71,13 @@ export function processRecordingHandler(ctx: Context): JobHandler {
           await emitEvent(ctx, trx, 'video_transcoded', updated, account);
         });
         ctx.queue.notify();
+        // A DELETE that came during the conversion removed the files it saw; what this job
+        // stored since then goes now, whichever of the two finished first.
+        const after = await findRecordingForJob(db, rec.id);
+        if (after === undefined || after.deleted_at !== null) {
+          await Promise.all(Object.values(keys).map((key) => ctx.store.delete(key)));
+          return;
+        }
         ctx.log.info({ recordingId: rec.id, remuxed: out.remuxed, seconds: out.durationSec },
           'recording converted');
       } finally {

@@ -145,7 +145,13 @@ export const SEED_ENVIRONMENT: SeedShape = {
     region: 'auto-us',
   },
   notAlwaysString: [],
-  extensions: {},
+  extensions: {
+    collect_ip: 'string',
+    collect_ua: 'string',
+    collect_referer: 'string',
+    collect_device_names: 'string',
+    lifecycle_days: 'string-or-null',
+  },
   formats: { id: DIGITS, env_id: DIGITS, ...flags(['do_not_store', 'send_video_email']) },
 };
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 
 import type { Context } from '../../context.js';
 import type { Environment } from '../../db/schema.js';
-import { notFound } from '../../lib/errors.js';
+import { badRequest, notFound } from '../../lib/errors.js';
 import { flag } from '../../lib/format.js';
 import {
   findEnvironment, listEnvironments, updateEnvironment,
@@ -10,6 +10,7 @@ import {
 import { createEnvironmentIn } from '../../services/accounts.js';
 import { ok, parseId } from '../envelope.js';
 import { flagRule, parseBody, textRule } from '../validate.js';
+import type { FieldRule } from '../validate.js';
 
 export function toPipeEnvironment(env: Environment) {
   return {
@@ -20,13 +21,32 @@ export function toPipeEnvironment(env: Environment) {
     do_not_store: flag(env.do_not_store),
     send_video_email: flag(env.send_video_email),
     region: env.region,
+    collect_ip: flag(env.collect_ip),
+    collect_ua: flag(env.collect_ua),
+    collect_referer: flag(env.collect_referer),
+    collect_device_names: flag(env.collect_device_names),
+    lifecycle_days: env.lifecycle_days === null ? null : String(env.lifecycle_days),
   };
 }
+
+/** A whole number of days, or "" / null for no lifecycle. */
+const lifecycleRule: FieldRule<number | null> = (value, field) => {
+  if (value === '' || value === null) return null;
+  const n = typeof value === 'string' && /^\d{1,5}$/.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 36_500) return n;
+  throw badRequest(field, `field "${field}" must be a whole number of days from 1 to 36500, ` +
+    'or "" to keep recordings');
+};
 
 const RULES = {
   env_name: textRule(100, { allowEmpty: false }),
   do_not_store: flagRule,
   send_video_email: flagRule,
+  collect_ip: flagRule,
+  collect_ua: flagRule,
+  collect_referer: flagRule,
+  collect_device_names: flagRule,
+  lifecycle_days: lifecycleRule,
 };
 
 export async function environmentRoutes(app: FastifyInstance, ctx: Context) {
@@ -49,8 +69,8 @@ export async function environmentRoutes(app: FastifyInstance, ctx: Context) {
     const body = parseBody(request.body, RULES, { required: ['env_name'] });
     const env = await db.transaction().execute(async (trx) => {
       const created = await createEnvironmentIn(ctx, trx, request.account, body.env_name ?? '');
-      const changes = definedOnly({ do_not_store: body.do_not_store,
-        send_video_email: body.send_video_email });
+      const { env_name: _name, ...settings } = body;
+      const changes = definedOnly(settings);
       await updateEnvironment(trx, request.account.id, created.id, changes);
       return { ...created, ...changes };
     });
