@@ -4,6 +4,7 @@ import path from 'node:path';
 
 import pg from 'pg';
 import pino from 'pino';
+import type { Logger } from 'pino';
 
 import { loadConfig } from '../../src/config/index.js';
 import { openDatabase } from '../../src/db/connect.js';
@@ -72,7 +73,14 @@ export interface ApiResponse {
 
 export async function startTestServer(
   dialect: DialectName,
-  options: { env?: Record<string, string>; workers?: boolean; retryScale?: number } = {},
+  options: {
+    env?: Record<string, string>;
+    workers?: boolean;
+    retryScale?: number;
+    /** Where the server logs; silent unless STANDPIPE_TEST_LOG names a level. */
+    log?: Logger;
+    clock?: () => number;
+  } = {},
 ): Promise<TestServer> {
   const dataDir = await mkdtemp(path.join(tmpdir(), 'standpipe-test-'));
   const testDb = await createTestDb(dialect, dataDir);
@@ -85,7 +93,8 @@ export async function startTestServer(
   });
   const server = await startServer(config, {
     db: testDb.db,
-    log: pino({ level: process.env.STANDPIPE_TEST_LOG ?? 'silent' }),
+    log: options.log ?? pino({ level: process.env.STANDPIPE_TEST_LOG ?? 'silent' }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.retryScale === undefined ? {} : { retryScale: options.retryScale }),
   });
   const url = server.url ?? '';
