@@ -1,5 +1,3 @@
-import path from 'node:path';
-
 import pino from 'pino';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -18,10 +16,11 @@ import type { JobHandlers } from './jobs/worker.js';
 import { SecretBox } from './lib/secrets.js';
 import { locateMediaBinaries } from './media/binaries.js';
 import { processRecordingHandler, removeStaleWorkDirs } from './services/processing.js';
+import { deliveryHandler } from './services/deliveries.js';
 import { pruneHandler } from './services/maintenance.js';
 import { lifecycleHandler } from './services/privacy.js';
 import { webhookDeliveryHandler } from './services/webhook-delivery.js';
-import { LocalMediaStore } from './storage/media-store.js';
+import { createMediaStore } from './storage/create.js';
 
 export function createLogger(config: Pick<Config, 'logLevel'>): Logger {
   return pino({
@@ -57,7 +56,7 @@ export async function createContext(
     log,
     media,
     clock,
-    store: new LocalMediaStore(path.join(config.dataDir, 'media')),
+    store: createMediaStore(config),
     secrets: new SecretBox(config.secretKey),
     queue: new JobQueue(clock),
   };
@@ -69,6 +68,7 @@ export function jobHandlers(ctx: Context): JobHandlers {
     'webhook.deliver': webhookDeliveryHandler(ctx),
     'maintenance.prune': pruneHandler(ctx),
     'privacy.lifecycle': lifecycleHandler(ctx),
+    'delivery.copy': deliveryHandler(ctx),
   };
 }
 
@@ -84,6 +84,7 @@ export function createWorkers(ctx: Context, retryScale?: number): WorkerPool[] {
     new WorkerPool({ ...common, pool: 'webhooks', concurrency: worker.webhookConcurrency,
       groupLimit: Math.max(1, Math.floor(worker.webhookConcurrency / 4)) }),
     new WorkerPool({ ...common, pool: 'maintenance', concurrency: 1 }),
+    new WorkerPool({ ...common, pool: 'deliveries', concurrency: ctx.config.delivery.concurrency }),
   ];
 }
 

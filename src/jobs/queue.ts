@@ -12,6 +12,8 @@ export interface JobPayloads {
   'webhook.deliver': { deliveryId: number };
   'maintenance.prune': Record<string, never>;
   'privacy.lifecycle': Record<string, never>;
+  'delivery.copy': { recordingId: number; target: 's3' | 'ftp' | 'sftp' | 'dbox';
+    credentialsId: number };
 }
 
 /**

@@ -145,7 +145,9 @@ async function expireEnvironment(
   while (!signal.aborted) {
     const batch = await expiredRecordings(ctx.db.kysely, account.id, env.env_id, before, BATCH);
     if (batch.length === 0) break;
-    deleted += (await removeRecordings(ctx, account, batch)).length;
+    const removed = (await removeRecordings(ctx, account, batch)).length;
+    deleted += removed;
+    ctx.log.debug({ accountId: account.id, envId: env.env_id, removed }, 'lifecycle batch');
     if (batch.length < BATCH) break;
     await sleep(PAUSE_MS, undefined, { signal }).catch(() => undefined);
   }

@@ -8,6 +8,7 @@ import type { JobHandler } from '../jobs/worker.js';
 import { convertRecording } from '../media/convert.js';
 import { findAccountById } from '../repositories/accounts.js';
 import { findRecordingForJob, updateRecording } from '../repositories/recordings.js';
+import { planDeliveries } from './deliveries.js';
 import { emitEvent } from './events.js';
 import { mediaKeys } from './recording-view.js';
 
@@ -69,6 +70,7 @@ export function processRecordingHandler(ctx: Context): JobHandler {
           await emitEvent(ctx, trx, 'video_converted', updated, account);
           await emitEvent(ctx, trx, 'video_copied_pipe_s3', updated, account);
           await emitEvent(ctx, trx, 'video_transcoded', updated, account);
+          await planDeliveries(ctx, trx, updated);
         });
         ctx.queue.notify();
         // A DELETE that came during the conversion removed the files it saw; what this job
