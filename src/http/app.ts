@@ -14,6 +14,7 @@ import { countApiRequest, findAccountByKeyHash } from '../repositories/accounts.
 import { errorBody } from './envelope.js';
 import { accountRoutes } from './routes/account.js';
 import { credentialRoutes } from './routes/credentials.js';
+import { deliveryRoutes } from './routes/deliveries.js';
 import { environmentRoutes } from './routes/environments.js';
 import { mediaRoutes } from './routes/media.js';
 import { privacyRoutes } from './routes/privacy.js';
@@ -107,6 +108,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     await environmentRoutes(api, ctx);
     await webhookRoutes(api, ctx);
     await credentialRoutes(api, ctx);
+    await deliveryRoutes(api, ctx);
     await privacyRoutes(api, ctx);
   });
   await uploadRoutes(app, ctx);
