@@ -1,0 +1,128 @@
+/**
+ * Small helpers shared by the security tests: raw multipart bodies, file listings of a data
+ * directory, reads of the database behind a test server, and a slowed-down ffmpeg.
+ */
+import { chmod, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+
+import { locateMediaBinaries } from '../../src/media/binaries.js';
+import type { ApiResponse, TestServer } from '../helpers/harness.js';
+
+/** Every regular file under `dir`, as absolute paths, sorted; [] when it does not exist. */
+export async function filesUnder(dir: string): Promise<string[]> {
+  try {
+    const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+    return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
+
+/** Files a server keeps for recordings: the media store and uploads in progress. */
+export async function storedFiles(srv: TestServer): Promise<string[]> {
+  const media = await filesUnder(path.join(srv.dataDir, 'media'));
+  const uploads = await filesUnder(path.join(srv.dataDir, 'uploads'));
+  return [...media, ...uploads];
+}
+
+export type Part =
+  | { name: string; value: string }
+  | { name: string; filename: string; data: Buffer; type?: string };
+
+export const BOUNDARY = 'sEcUrItYbOuNdArY7d1f';
+
+/**
+ * A multipart/form-data body built byte by byte, so that file names can hold anything a
+ * hostile client would send (quotes, CR/LF, NUL) without a client library cleaning them.
+ */
+export function multipartBody(parts: Part[], boundary = BOUNDARY): Buffer {
+  const chunks: Buffer[] = [];
+  for (const part of parts) {
+    let head = `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"`;
+    if ('filename' in part) {
+      head += `; filename="${part.filename}"\r\n` +
+        `Content-Type: ${part.type ?? 'application/octet-stream'}`;
+    }
+    chunks.push(Buffer.from(`${head}\r\n\r\n`, 'latin1'));
+    chunks.push('data' in part ? part.data : Buffer.from(part.value, 'utf8'));
+    chunks.push(Buffer.from('\r\n'));
+  }
+  chunks.push(Buffer.from(`--${boundary}--\r\n`));
+  return Buffer.concat(chunks);
+}
+
+export async function parseResponse(res: Response): Promise<ApiResponse> {
+  const text = await res.text();
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = {};
+  }
+  return { status: res.status, headers: res.headers, json, text };
+}
+
+export async function postMultipart(url: string, parts: Part[],
+  headers: Record<string, string> = {}): Promise<ApiResponse> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, ...headers },
+    body: multipartBody(parts),
+  });
+  return parseResponse(res);
+}
+
+/**
+ * Sends the start of an HTTP request on a raw socket and returns the socket, for requests a
+ * test cuts off halfway.
+ */
+export async function openRawRequest(baseUrl: string, head: string,
+  body: Buffer): Promise<net.Socket> {
+  const { hostname, port } = new URL(baseUrl);
+  const socket = net.connect(Number(port), hostname.replace(/^\[|\]$/g, ''));
+  socket.on('error', () => undefined);
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', resolve);
+    socket.once('error', reject);
+  });
+  socket.write(head);
+  socket.write(body);
+  return socket;
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An ffmpeg that runs the real one and then waits `afterMs` before exiting, so that a
+ * conversion is still in progress, its input already read, when a test acts.
+ * `-version` answers at once. Returns the script's path and the real ffprobe.
+ */
+export async function slowFfmpeg(afterMs: number): Promise<{ ffmpeg: string; ffprobe: string }> {
+  const real = locateMediaBinaries(process.env);
+  const dir = await mkdtemp(path.join(tmpdir(), 'standpipe-slow-ffmpeg-'));
+  const script = path.join(dir, 'ffmpeg');
+  const seconds = (afterMs / 1000).toFixed(3);
+  await writeFile(script, [
+    '#!/bin/sh',
+    'for arg in "$@"; do',
+    `  if [ "$arg" = "-version" ]; then exec '${real.ffmpeg}' "$@"; fi`,
+    'done',
+    `'${real.ffmpeg}' "$@"`,
+    'status=$?',
+    `sleep ${seconds}`,
+    'exit $status',
+    '',
+  ].join('\n'));
+  await chmod(script, 0o755);
+  return { ffmpeg: script, ffprobe: real.ffprobe };
+}
+
+/** Rows of one table of the server's database, whatever the dialect. */
+export async function tableRows(srv: TestServer,
+  table: 'jobs' | 'webhook_deliveries' | 'recordings'): Promise<Record<string, unknown>[]> {
+  const rows = await srv.server.ctx.db.kysely.selectFrom(table).selectAll().execute();
+  return rows as unknown as Record<string, unknown>[];
+}
