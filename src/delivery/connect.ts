@@ -12,7 +12,7 @@ import { rootCertificates } from 'node:tls';
 import { AppError } from '../lib/errors.js';
 import { guardedLookup, isBlockedAddress } from '../lib/outbound.js';
 import type { AllowList, LookupResolver } from '../lib/outbound.js';
-import { explainNetworkError } from './errors.js';
+import { blockedAddressError, explainNetworkError } from './errors.js';
 import type { ConnectOptions } from './types.js';
 
 export interface CheckedAddress {
@@ -21,13 +21,6 @@ export interface CheckedAddress {
   /** The address that was judged and is to be connected to. */
   address: string;
   family: 4 | 6;
-}
-
-export function blockedAddressError(host: string, address: string): AppError {
-  const shown = host === address ? address : `${host} (${address})`;
-  return new AppError('outbound_blocked', `${shown} is a loopback, private, link-local or ` +
-    'metadata address, which deliveries may not reach; use a public host, or ask the operator ' +
-    'to list the address in STANDPIPE_OUTBOUND_ALLOW');
 }
 
 export function unbracket(host: string): string {
@@ -50,11 +43,6 @@ export async function resolveChecked(
   return new Promise((resolve, reject) => {
     lookup(host, {}, (err, address, family) => {
       if (err !== null) {
-        const blocked = /address (\S+) is not allowed/.exec(err.message);
-        if (err.code === 'EOUTBOUNDBLOCKED' && blocked?.[1] !== undefined) {
-          reject(blockedAddressError(host, blocked[1]));
-          return;
-        }
         reject(explainNetworkError(err, host));
         return;
       }

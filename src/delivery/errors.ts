@@ -25,6 +25,13 @@ function messageOf(err: unknown): string {
   return String(err);
 }
 
+export function blockedAddressError(host: string, address: string): AppError {
+  const shown = host === address ? address : `${host} (${address})`;
+  return new AppError('outbound_blocked', `${shown} is a loopback, private, link-local or ` +
+    'metadata address, which deliveries may not reach; use a public host, or ask the operator ' +
+    'to list the address in STANDPIPE_OUTBOUND_ALLOW');
+}
+
 /**
  * What a socket-level failure means for `where` ("the FTP server ftp.example.com:21"), or a
  * generic upstream error carrying the original text when it is none of the known kinds.
@@ -36,6 +43,11 @@ export function explainNetworkError(err: unknown, where: string): AppError {
   const code = codeOf(inner) || codeOf(err);
   const cause = { cause: err };
 
+  if (code === 'EOUTBOUNDBLOCKED') {
+    const blocked = /refusing to connect to (\S+): address (\S+) is not allowed/
+      .exec(messageOf(inner));
+    return blockedAddressError(blocked?.[1] ?? where, blocked?.[2] ?? 'its address');
+  }
   if (code === 'ECONNREFUSED') {
     return new AppError('upstream', `${where} refused the connection; check the host and ` +
       'port, and that the server is running', cause);
