@@ -70,8 +70,10 @@ export function toPipeVideo(rec: Recording, account: Account, ctx: ViewContext) 
     converted: flag(rec.converted),
     datetimeAdjusted: formatDateTime(rec.created_at, ctx.timeZone),
     timezone: ctx.timeZone,
-    pipeS3Link: rec.has_mp4 === 1 ? mediaLink(ctx, keys.mp4) : null,
-    snapshotURL: rec.has_snapshot === 1 ? mediaLink(ctx, keys.snapshot) : null,
+    // With not_stored the files live only at the customer's destinations.
+    pipeS3Link: rec.has_mp4 === 1 && rec.not_stored === 0 ? mediaLink(ctx, keys.mp4) : null,
+    snapshotURL: rec.has_snapshot === 1 && rec.not_stored === 0
+      ? mediaLink(ctx, keys.snapshot) : null,
     ftped: flag(rec.ftped),
     s3ed: flag(rec.s3ed),
     sftped: flag(rec.sftped),
