@@ -10,7 +10,7 @@ import type { NewAccountResult } from '../../src/services/accounts.js';
 import { DIALECTS, startTestServer, uploadFile } from '../helpers/harness.js';
 import type { ApiResponse, TestServer } from '../helpers/harness.js';
 import { CHROMIUM_WEBM } from '../helpers/media-fixtures.js';
-import { parseResponse } from './support.js';
+import { loopbackDeliveryEnv, parseResponse } from './support.js';
 
 interface Owned {
   video: string;
@@ -46,11 +46,11 @@ describe.each(DIALECTS)('auth and scoping (%s)', (dialect) => {
       { name: 'clip.webm', data: await readFile(CHROMIUM_WEBM) });
     const env = await srv.api(acct.api_key, 'POST', '/environment', { env_name: 'second' });
     const hook = await srv.api(acct.api_key, 'POST', '/webhook',
-      { webhook: 'https://hooks.example.org/pipe' });
+      { webhook: 'http://127.0.0.1:9/pipe' });
     const amazon = await srv.api(acct.api_key, 'POST', '/amazon',
       { amz_key: 'AKIAEXAMPLE', amz_secret: 'secret-a', amz_bucket: 'bucket-one' });
     const ftp = await srv.api(acct.api_key, 'POST', '/ftp',
-      { ftp_host: 'ftp.example.org', ftp_password: 'pw' });
+      { ftp_host: '127.0.0.1', ftp_password: 'pw' });
     const dropbox = await srv.api(acct.api_key, 'POST', '/dropbox', { dbox_token: 'tok' });
     return {
       video: firstId(up, 'videos'),
@@ -63,7 +63,8 @@ describe.each(DIALECTS)('auth and scoping (%s)', (dialect) => {
   }
 
   beforeAll(async () => {
-    srv = await startTestServer(dialect, { workers: false });
+    // No worker runs here; the delivery endpoints point at this machine all the same.
+    srv = await startTestServer(dialect, { workers: false, env: loopbackDeliveryEnv(9) });
     a = await srv.account('Attacker');
     b = await srv.account('Victim');
     ownA = await populate(a);
@@ -80,10 +81,10 @@ describe.each(DIALECTS)('auth and scoping (%s)', (dialect) => {
       ['DELETE', `/video/${ownB.video}`, undefined],
       ['GET', `/environment/${ownB.env}`, undefined],
       ['PUT', `/environment/${ownB.env}`, { env_name: 'taken' }],
-      ['PUT', `/webhook/${ownB.webhook}`, { webhook: 'https://evil.example.net/x' }],
+      ['PUT', `/webhook/${ownB.webhook}`, { webhook: 'http://127.0.0.1:9/evil' }],
       ['DELETE', `/webhook/${ownB.webhook}`, undefined],
       ['PUT', `/amazon/${ownB.amazon}`, { amz_bucket: 'evil-bucket' }],
-      ['PUT', `/ftp/${ownB.ftp}`, { ftp_host: 'evil.example.net' }],
+      ['PUT', `/ftp/${ownB.ftp}`, { ftp_host: '127.0.0.2' }],
       ['PUT', `/dropbox/${ownB.dropbox}`, { dbox_folder: 'evil' }],
     ];
     for (const [method, path, body] of tries) {
@@ -114,7 +115,7 @@ describe.each(DIALECTS)('auth and scoping (%s)', (dialect) => {
     // B has env_id 2 ("second"); A has one too, so use a number neither has.
     for (const path of ['/webhook', '/amazon', '/ftp', '/dropbox']) {
       const body = path === '/webhook'
-        ? { webhook: 'https://hooks.example.org/x', env_id: '77' }
+        ? { webhook: 'http://127.0.0.1:9/x', env_id: '77' }
         : { env_id: '77' };
       const res = await srv.api(a.api_key, 'POST', path, body);
       expect(res.status, `${path}: ${res.text}`).toBe(400);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewAccountResult } from '../../src/services/accounts.js';
 import { DIALECTS, startTestServer } from '../helpers/harness.js';
 import type { ApiResponse, TestServer } from '../helpers/harness.js';
-import { parseResponse } from './support.js';
+import { loopbackDeliveryEnv, parseResponse } from './support.js';
 
 function expectErrorEnvelope(res: ApiResponse, status: number, what: string): void {
   expect(res.status, `${what}: ${res.text}`).toBe(status);
@@ -33,22 +33,23 @@ describe.each(DIALECTS)('hostile JSON bodies (%s)', (dialect) => {
     }));
 
   beforeAll(async () => {
-    srv = await startTestServer(dialect, { workers: false });
+    // No worker runs here; the delivery endpoints point at this machine all the same.
+    srv = await startTestServer(dialect, { workers: false, env: loopbackDeliveryEnv(9) });
     acct = await srv.account();
     const made = async (path: string, body: Record<string, unknown>, key: string) => {
       const res = await srv.api(acct.api_key, 'POST', path, body);
       expect(res.status, res.text).toBe(201);
       return String((res.json[key] as { id: string }[])[0]?.id);
     };
-    const hook = await made('/webhook', { webhook: 'https://hooks.example.org/a' },
+    const hook = await made('/webhook', { webhook: 'http://127.0.0.1:9/a' },
       'webhook_details');
     const amazon = await made('/amazon', { amz_bucket: 'bucket-one' }, 'amazon_details');
-    const ftp = await made('/ftp', { ftp_host: 'ftp.example.org' }, 'ftp_details');
+    const ftp = await made('/ftp', { ftp_host: '127.0.0.1' }, 'ftp_details');
     const dropbox = await made('/dropbox', { dbox_folder: 'rec' }, 'dropbox_details');
     targets = [
       { method: 'POST', path: '/environment', good: { env_name: 'x' } },
       { method: 'PUT', path: `/environment/${acct.environment.id}`, good: { env_name: 'y' } },
-      { method: 'POST', path: '/webhook', good: { webhook: 'https://hooks.example.org/b' } },
+      { method: 'POST', path: '/webhook', good: { webhook: 'http://127.0.0.1:9/b' } },
       { method: 'PUT', path: `/webhook/${hook}`, good: { active: '1' } },
       { method: 'POST', path: '/amazon', good: { amz_bucket: 'bucket-two' } },
       { method: 'PUT', path: `/amazon/${amazon}`, good: { amz_acl: 'private' } },
@@ -143,7 +144,7 @@ describe.each(DIALECTS)('hostile JSON bodies (%s)', (dialect) => {
     ];
     for (const [method, path, names] of fields) {
       const base: Record<string, unknown> = path === '/environment' ? { env_name: 'n' }
-        : path === '/webhook' ? { webhook: 'https://hooks.example.org/w' } : {};
+        : path === '/webhook' ? { webhook: 'http://127.0.0.1:9/w' } : {};
       for (const name of names) {
         for (const value of wrong) {
           // Numbers are fine where a number is meant; the range checks are tested elsewhere.
@@ -205,7 +206,7 @@ describe.each(DIALECTS)('hostile JSON bodies (%s)', (dialect) => {
   it('refuses text over each field\'s limit', async () => {
     const over: [string, Record<string, unknown>][] = [
       ['/environment', { env_name: 'x'.repeat(101) }],
-      ['/webhook', { webhook: `https://hooks.example.org/${'x'.repeat(200)}` }],
+      ['/webhook', { webhook: `http://127.0.0.1:9/${'x'.repeat(200)}` }],
       ['/amazon', { amz_secret: 's'.repeat(257) }],
       ['/amazon', { amz_folder: 'f'.repeat(501) }],
       ['/ftp', { ftp_host: `${'h'.repeat(254)}` }],
@@ -249,7 +250,7 @@ describe.each(DIALECTS)('hostile JSON bodies (%s)', (dialect) => {
       for (const path of ['/webhook', '/amazon', '/ftp', '/dropbox']) {
         for (const envId of [2 ** 31, 1e10, 1e300]) {
           const body = path === '/webhook'
-            ? { webhook: 'https://hooks.example.org/e', env_id: envId }
+            ? { webhook: 'http://127.0.0.1:9/e', env_id: envId }
             : { env_id: envId };
           const res = await srv.api(acct.api_key, 'POST', path, body);
           expect(res.status, `${path} env_id=${envId}: ${res.text}`).toBe(400);

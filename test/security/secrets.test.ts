@@ -22,7 +22,8 @@ import type { ApiResponse, TestServer } from '../helpers/harness.js';
 import { CHROMIUM_WEBM } from '../helpers/media-fixtures.js';
 import { startReceiver } from '../helpers/receiver.js';
 import type { Receiver } from '../helpers/receiver.js';
-import { parseResponse } from './support.js';
+import { loopbackDeliveryEnv, parseResponse, startSink } from './support.js';
+import type { Sink } from './support.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TABLES = ['accounts', 'environments', 'webhooks', 'amazon_credentials', 'ftp_credentials',
@@ -55,9 +56,12 @@ function expectAbsent(haystack: string, secrets: Record<string, string>, where: 
   }
 }
 
-/** Creates, updates and lists every kind of credentials, as a client would. */
+/**
+ * Creates, updates and lists every kind of credentials, as a client would. FTP and SFTP
+ * point at `sinkPort` on this machine, where a sink drops every connection.
+ */
 async function exerciseCredentials(call: (method: string, path: string, body?: unknown) =>
-  Promise<ApiResponse>, creds: Creds, later: Creds): Promise<ApiResponse[]> {
+  Promise<ApiResponse>, creds: Creds, later: Creds, sinkPort: number): Promise<ApiResponse[]> {
   const seen: ApiResponse[] = [];
   const go = async (method: string, p: string, body?: unknown) => {
     const res = await call(method, p, body);
@@ -68,8 +72,9 @@ async function exerciseCredentials(call: (method: string, path: string, body?: u
   const amazon = await go('POST', '/amazon', { amz_key: creds.amz_key,
     amz_secret: creds.amz_secret, amz_bucket: 'bucket-one' });
   expect(amazon.status, amazon.text).toBe(201);
-  const ftp = await go('POST', '/ftp', { ftp_host: 'ftp.example.org',
-    ftp_password: creds.ftp_password, sftp_password: creds.sftp_password });
+  const ftp = await go('POST', '/ftp', { ftp_host: '127.0.0.1', ftp_port: sinkPort,
+    ftp_username: 'u', ftp_password: creds.ftp_password, sftp_host: '127.0.0.1',
+    sftp_port: sinkPort, sftp_username: 'u', sftp_password: creds.sftp_password });
   expect(ftp.status, ftp.text).toBe(201);
   const dropbox = await go('POST', '/dropbox', { dbox_token: creds.dbox_token });
   expect(dropbox.status, dropbox.text).toBe(201);
@@ -96,6 +101,7 @@ describe.each(DIALECTS)('secrets at rest and in answers (%s)', (dialect) => {
   let hookSecret: string;
   let rotatedKey: string;
   let receiver: Receiver;
+  let sink: Sink;
   const answers: ApiResponse[] = [];
 
   const all = (): Record<string, string> => ({
@@ -105,7 +111,8 @@ describe.each(DIALECTS)('secrets at rest and in answers (%s)', (dialect) => {
   });
 
   beforeAll(async () => {
-    srv = await startTestServer(dialect);
+    sink = await startSink();
+    srv = await startTestServer(dialect, { env: loopbackDeliveryEnv(sink.port) });
     receiver = await startReceiver();
     acct = await srv.account();
     creds = newCredentials();
@@ -122,7 +129,7 @@ describe.each(DIALECTS)('secrets at rest and in answers (%s)', (dialect) => {
     expect(hookSecret).toMatch(/^whsec_/);
     const rotated = await srv.api(acct.api_key, 'POST', '/account/api-key');
     rotatedKey = String((rotated.json.account_details as { api_key: string }[])[0]?.api_key);
-    await exerciseCredentials(call, creds, later);
+    await exerciseCredentials(call, creds, later, sink.port);
     const up = await uploadFile(srv.url,
       { accountHash: acct.account_hash, eid: acct.environment.env_code },
       { name: 'clip.webm', data: await readFile(CHROMIUM_WEBM) });
@@ -142,6 +149,7 @@ describe.each(DIALECTS)('secrets at rest and in answers (%s)', (dialect) => {
   afterAll(async () => {
     await receiver?.close();
     await srv?.close();
+    await sink?.close();
   });
 
   it('shows no secret in any API answer after the one that issues it', () => {
@@ -240,6 +248,7 @@ describe.each(DIALECTS)('secrets in the logs of a running server (%s)', (dialect
   let schema: string | null = null;
   let server: Child | undefined;
   let receiver: Receiver;
+  let sink: Sink;
   let env: Record<string, string>;
   const dbPassword = token('dbpw');
   const secrets: Record<string, string> = {};
@@ -247,7 +256,9 @@ describe.each(DIALECTS)('secrets in the logs of a running server (%s)', (dialect
   beforeAll(async () => {
     dataDir = await mkdtemp(path.join(tmpdir(), 'standpipe-logs-'));
     receiver = await startReceiver();
+    sink = await startSink();
     env = {
+      ...loopbackDeliveryEnv(sink.port),
       STANDPIPE_DATA_DIR: dataDir,
       STANDPIPE_LOG_LEVEL: 'debug',
       STANDPIPE_OUTBOUND_ALLOW: '127.0.0.1',
@@ -296,7 +307,8 @@ describe.each(DIALECTS)('secrets in the logs of a running server (%s)', (dialect
     const later = newCredentials();
     Object.assign(secrets, creds,
       Object.fromEntries(Object.entries(later).map(([k, v]) => [`new ${k}`, v])));
-    await exerciseCredentials((m, p, b) => call(account.api_key, m, p, b), creds, later);
+    await exerciseCredentials((m, p, b) => call(account.api_key, m, p, b), creds, later,
+      sink.port);
     // Failing requests: wrong keys, a key in the query string, a 500 where one can happen.
     await call(`${account.api_key}x`, 'GET', '/account');
     await fetch(`${base}/account?api_key=${account.api_key}`);
@@ -317,6 +329,7 @@ describe.each(DIALECTS)('secrets in the logs of a running server (%s)', (dialect
   afterAll(async () => {
     await stopChild(server);
     await receiver?.close();
+    await sink?.close();
     if (schema !== null) {
       const admin = new pg.Client({ connectionString: PG_URL });
       await admin.connect();

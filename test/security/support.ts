@@ -126,3 +126,50 @@ export async function tableRows(srv: TestServer,
   const rows = await srv.server.ctx.db.kysely.selectFrom(table).selectAll().execute();
   return rows as unknown as Record<string, unknown>[];
 }
+
+export interface Sink {
+  readonly port: number;
+  /** TCP connections accepted so far. */
+  readonly connections: number;
+  close(): Promise<void>;
+}
+
+/** A loopback TCP listener that counts connections and drops each one at once. */
+export async function startSink(host: '127.0.0.1' | '::1' = '127.0.0.1'): Promise<Sink> {
+  let connections = 0;
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    connections += 1;
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.destroy();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, host, () => resolve());
+  });
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    port,
+    get connections() {
+      return connections;
+    },
+    close: () => new Promise<void>((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/**
+ * Settings that keep the storage deliveries a server may attempt (S3, Dropbox) on this
+ * machine, pointed at a sink, so that no test ever reaches a real service.
+ */
+export function loopbackDeliveryEnv(sinkPort: number): Record<string, string> {
+  const base = `http://127.0.0.1:${sinkPort}`;
+  return {
+    STANDPIPE_AMAZON_ENDPOINT: base,
+    STANDPIPE_DROPBOX_API_URL: base,
+    STANDPIPE_DROPBOX_CONTENT_URL: base,
+  };
+}

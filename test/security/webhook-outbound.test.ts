@@ -7,6 +7,7 @@
  * let it through (0.0.0.0 and :: connect to the local host), and only names from /etc/hosts
  * are used, so no lookup leaves the machine either.
  */
+import { readFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -18,9 +19,11 @@ import type { NewAccountResult } from '../../src/services/accounts.js';
 import { sendWebhook } from '../../src/webhooks/sender.js';
 import { DIALECTS, eventually, startTestServer, uploadFile } from '../helpers/harness.js';
 import type { TestServer } from '../helpers/harness.js';
+import { CHROMIUM_WEBM } from '../helpers/media-fixtures.js';
 import { startReceiver } from '../helpers/receiver.js';
 import type { Receiver } from '../helpers/receiver.js';
-import { sleep, tableRows } from './support.js';
+import { loopbackDeliveryEnv, sleep, startSink, tableRows } from './support.js';
+import type { Sink } from './support.js';
 
 interface DeliveryRow {
   webhook_id: number;
@@ -114,6 +117,60 @@ describe.each(DIALECTS)('webhooks with nothing allowed (%s)', (dialect) => {
       expect(row.last_error ?? '', url).toMatch(/refus|not allowed/i);
     }
   }, 40_000);
+});
+
+describe.each(DIALECTS)('storage deliveries with nothing allowed (%s)', (dialect) => {
+  let srv: TestServer;
+  let acct: NewAccountResult;
+  let sink4: Sink;
+  let sink6: Sink;
+
+  beforeAll(async () => {
+    sink4 = await startSink('127.0.0.1');
+    sink6 = await startSink('::1');
+    srv = await startTestServer(dialect, { retryScale: 0.001,
+      env: { ...loopbackDeliveryEnv(sink4.port), STANDPIPE_OUTBOUND_ALLOW: '' } });
+    acct = await srv.account();
+  });
+  afterAll(async () => {
+    await srv?.close();
+    await sink4?.close();
+    await sink6?.close();
+  });
+
+  it('connects to no FTP or SFTP host on this machine, however it is written', async () => {
+    const sets = [
+      { ftp_host: '127.0.0.1', ftp_port: sink4.port, sftp_host: 'localhost',
+        sftp_port: sink4.port },
+      { ftp_host: '0.0.0.0', ftp_port: sink4.port, sftp_host: '[::1]', sftp_port: sink6.port },
+      { ftp_host: '[::ffff:127.0.0.1]', ftp_port: sink4.port, sftp_host: 'runsc',
+        sftp_port: sink4.port },
+    ];
+    for (const set of sets) {
+      const res = await srv.api(acct.api_key, 'POST', '/ftp',
+        { ...set, ftp_username: 'u', ftp_password: 'p', sftp_username: 'u',
+          sftp_password: 'p' });
+      expect(res.status, res.text).toBe(201);
+    }
+    const up = await uploadFile(srv.url,
+      { accountHash: acct.account_hash, eid: acct.environment.env_code },
+      { name: 'clip.webm', data: await readFile(CHROMIUM_WEBM) });
+    expect(up.status, up.text).toBe(201);
+
+    const rows = await eventually(async () => {
+      const all = await srv.server.ctx.db.kysely.selectFrom('recording_deliveries')
+        .selectAll().execute() as unknown as Record<string, unknown>[];
+      return all.length === sets.length * 2 &&
+        all.every((r) => Number(r.attempts) >= 1 || r.status === 'failed') ? all : undefined;
+    }, 60_000, 'an attempt at every storage delivery');
+    await sleep(500);
+    expect(sink4.connections).toBe(0);
+    expect(sink6.connections).toBe(0);
+    for (const row of rows) {
+      expect(row.status, String(row.target)).not.toBe('delivered');
+      expect(String(row.last_error), String(row.target)).toMatch(/loopback|not allowed/i);
+    }
+  }, 90_000);
 });
 
 describe('the outbound guard on private and metadata addresses, without connecting', () => {
