@@ -1,12 +1,23 @@
 import { isIPv4 } from 'node:net';
 
+// Building a formatter costs far more than using one, and lists format many dates.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** Pipe's date form, "YYYY-MM-DD HH:MM:SS", in the given IANA time zone. */
 export function formatDateTime(ms: number, timeZone = 'UTC'): string {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone,
-    year: 'numeric', month: '2-digit', day: '2-digit',
-    hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
-  }).formatToParts(new Date(ms));
+  if (timeZone === 'UTC') {
+    return new Date(ms).toISOString().slice(0, 19).replace('T', ' ');
+  }
+  let formatter = formatters.get(timeZone);
+  if (formatter === undefined) {
+    formatter = new Intl.DateTimeFormat('en-CA', {
+      timeZone,
+      year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23',
+    });
+    formatters.set(timeZone, formatter);
+  }
+  const parts = formatter.formatToParts(new Date(ms));
   const get = (type: string) => parts.find((p) => p.type === type)?.value ?? '00';
   return `${get('year')}-${get('month')}-${get('day')} ${get('hour')}:${get('minute')}:${get('second')}`;
 }
