@@ -14,6 +14,10 @@ export const MULTIPART_THRESHOLD = 100 * MIB;
 const DEFAULT_PART_SIZE = 16 * MIB;
 const MAX_PARTS = 10_000;
 
+// Failures reach the caller as errors; the SDK would also print some of them to the console.
+const quiet = () => undefined;
+const SILENT = { trace: quiet, debug: quiet, info: quiet, warn: quiet, error: quiet };
+
 export interface S3ClientOptions {
   /** Empty for AWS's own endpoints. */
   endpoint: string;
@@ -41,6 +45,7 @@ export function createS3Client(o: S3ClientOptions): S3Client {
     region: o.region,
     credentials: { accessKeyId: o.accessKeyId, secretAccessKey: o.secretAccessKey },
     forcePathStyle: o.forcePathStyle,
+    logger: SILENT,
     ...compatible,
     ...(o.maxAttempts === undefined ? {} : { maxAttempts: o.maxAttempts }),
     requestHandler: {
