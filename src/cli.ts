@@ -44,8 +44,14 @@ const OPTIONS = {
 } as const;
 
 async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS,
-    allowPositionals: true });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
+  } catch (err) {
+    const option = /'([^']+)'/.exec((err as Error).message)?.[1] ?? '';
+    throw new UsageError(`unknown or incomplete option ${option}\n\n${USAGE}`);
+  }
+  const { values, positionals } = parsed;
   const [command, ...rest] = positionals;
   if (values.help === true || command === undefined) {
     process.stdout.write(`${USAGE}\n`);
@@ -61,8 +67,12 @@ async function main(argv: string[]): Promise<number> {
     case 'worker': {
       const config = loadConfig(flags);
       const server = await startServer(config, { http: command === 'serve' });
+      // Worker timers do not hold the process open (so tests can stop them freely); a
+      // worker process without an HTTP listener is kept alive here until a signal comes.
+      const keepAlive = setInterval(() => undefined, 1 << 30);
       const shutdown = (signal: string) => {
         server.ctx.log.info({ signal }, 'shutting down');
+        clearInterval(keepAlive);
         server.stop().then(() => process.exit(0), () => process.exit(1));
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
@@ -106,10 +116,17 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError('usage: standpipe ingest FILE --account-hash H [--env-code C]');
       }
       const port = values.port ?? process.env.STANDPIPE_PORT ?? '8080';
-      const url = values.url ?? `http://${values.host ?? '127.0.0.1'}:${port}`;
+      const host = values.host ?? '127.0.0.1';
+      const url = values.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       const result = await ingestFile({
         file, url, accountHash, envCode: values['env-code'] ?? '1', payload: values.payload,
         progress: process.stderr.isTTY ? progressBar(process.stderr) : undefined,
+      }).catch((err: unknown) => {
+        if ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED') {
+          throw new UsageError(`cannot reach standpipe at ${url}: is the server running? ` +
+            '(--url, or --host and --port, name another one)');
+        }
+        throw err;
       });
       process.stdout.write(`${result.id}\n`);
       return 0;

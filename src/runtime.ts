@@ -116,7 +116,8 @@ export async function startServer(
     app = await buildApp(ctx);
     url = await app.listen({ host: config.host, port: config.port });
     if (config.publicUrlAuto && config.port === 0) config.publicUrl = url;
-    ctx.log.info({ url, data: config.dataDir, database: ctx.db.description }, 'standpipe ready');
+    ctx.log.info({ url, data: config.dataDir, database: ctx.db.description,
+      outboundAllow: config.outboundAllow.entries.map((e) => e.source) }, 'standpipe ready');
   }
   const workers = config.worker.enabled ? createWorkers(ctx, options.retryScale) : [];
   if (workers.length > 0) {

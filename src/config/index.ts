@@ -89,6 +89,11 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
   const dataDir = path.resolve(flags.data ?? env.STANDPIPE_DATA_DIR ?? './data');
   const databaseUrl =
     flags.database ?? env.STANDPIPE_DATABASE_URL ?? path.join(dataDir, 'standpipe.db');
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(databaseUrl)?.[1]?.toLowerCase();
+  if (scheme !== undefined && !['postgres', 'postgresql', 'sqlite'].includes(scheme)) {
+    problems.push(`database (--database or STANDPIPE_DATABASE_URL) must be a SQLite file path, ` +
+      `a sqlite: URL or a postgres:// URL, got a ${scheme}: URL`);
+  }
 
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const publicUrl = (env.STANDPIPE_PUBLIC_URL ?? `http://${shownHost}:${port}`).replace(/\/+$/, '');

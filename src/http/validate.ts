@@ -53,10 +53,7 @@ export function textRule(max: number, options: { allowEmpty?: boolean } = {}): F
     if (options.allowEmpty === false && value.trim() === '') {
       throw badRequest(field, `field "${field}" must not be empty`);
     }
-    // eslint-disable-next-line no-control-regex -- control characters are what it looks for
-    if (/[\u0000-\u001f\u007f]/.test(value)) {
-      throw badRequest(field, `field "${field}" must not contain control characters`);
-    }
+    checkText(field, value);
     return value;
   };
 }
@@ -69,7 +66,7 @@ export const portRule: FieldRule<number> = (value, field) => {
 
 export const envIdRule: FieldRule<number> = (value, field) => {
   const n = typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value;
-  if (typeof n === 'number' && Number.isInteger(n) && n >= 1) return n;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 2_147_483_647) return n;
   throw badRequest(field, `field "${field}" must be an environment's env_id`);
 };
 
@@ -83,7 +80,24 @@ export function oneOfRule<T extends string>(values: readonly T[]): FieldRule<T> 
 }
 
 export const wholeNumberRule: FieldRule<number> = (value, field) => {
-  const n = typeof value === 'string' && /^\d{1,12}$/.test(value) ? Number(value) : value;
-  if (typeof n === 'number' && Number.isInteger(n) && n >= 0) return n;
+  const n = typeof value === 'string' && /^\d{1,9}$/.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 2_147_483_647) return n;
   throw badRequest(field, `field "${field}" must be a whole number`);
 };
+
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const CONTROL = /[\u0000-\u001f\u007f]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * Text every database keeps exactly: no control characters (PostgreSQL cannot hold NUL) and
+ * no lone UTF-16 surrogates (each database would store a different replacement).
+ */
+export function checkText(field: string, value: string): void {
+  if (CONTROL.test(value)) {
+    throw badRequest(field, `field "${field}" must not contain control characters`);
+  }
+  if (LONE_SURROGATE.test(value)) {
+    throw badRequest(field, `field "${field}" must be well-formed Unicode text`);
+  }
+}

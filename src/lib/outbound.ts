@@ -269,6 +269,8 @@ export function validateWebhookUrl(url: string): void {
   // URL parsers silently drop surrounding spaces and embedded tabs and newlines.
   // eslint-disable-next-line no-control-regex -- control characters are what it looks for
   if (/[\u0000-\u0020\u007f]/.test(url)) fail('must not contain spaces or control characters');
+  // A parser reads "\" as "/", so the request would go elsewhere than the text says.
+  if (url.includes('\\')) fail('must not contain a backslash');
   // Parsers accept "http:host" and "http:///host" as well; only the plain form is taken.
   if (!/^https?:\/\/[^/?#\\]/i.test(url)) fail('must be an absolute http:// or https:// URL');
 
@@ -291,7 +293,8 @@ export function validateWebhookUrl(url: string): void {
 
 function blockedError(hostname: string, address: string): NodeJS.ErrnoException {
   const err: NodeJS.ErrnoException = new Error(
-    `refusing to connect to ${hostname}: address ${address} is not allowed for outbound requests`,
+    `refusing to connect to ${hostname}: address ${address} is not allowed for outbound ` +
+      'requests (the operator can allow it in STANDPIPE_OUTBOUND_ALLOW)',
   );
   err.code = 'EOUTBOUNDBLOCKED';
   return err;
@@ -350,7 +353,8 @@ export function assertHostAllowed(hostname: string, allow: AllowList): void {
   if (isBlockedAddress(host, allow)) {
     throw new AppError(
       'outbound_blocked',
-      `refusing to connect to ${hostname}: the address is not allowed for outbound requests`,
+      `refusing to connect to ${hostname}: the address is not allowed for outbound requests ` +
+        '(the operator can allow it in STANDPIPE_OUTBOUND_ALLOW)',
     );
   }
 }

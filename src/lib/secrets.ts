@@ -1,5 +1,7 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes, randomInt } from 'node:crypto';
 
+import { AppError } from './errors.js';
+
 /**
  * Encrypts stored credentials with AES-256-GCM. The stored form is versioned so that the
  * algorithm or key can change later without guessing what an old value is.
@@ -19,12 +21,24 @@ export class SecretBox {
     return `v1:${Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64')}`;
   }
 
+  /**
+   * Decrypts a stored value. Failure means the value was sealed with another key: every
+   * process and command must share the data directory's secret.key or STANDPIPE_SECRET_KEY,
+   * and no retry can mend that.
+   */
   open(sealed: string): string {
-    if (!sealed.startsWith('v1:')) throw new Error('unknown secret format');
-    const raw = Buffer.from(sealed.slice(3), 'base64');
-    const decipher = createDecipheriv('aes-256-gcm', this.#key, raw.subarray(0, 12));
-    decipher.setAuthTag(raw.subarray(12, 28));
-    return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
+    try {
+      if (!sealed.startsWith('v1:')) throw new Error('unknown secret format');
+      const raw = Buffer.from(sealed.slice(3), 'base64');
+      const decipher = createDecipheriv('aes-256-gcm', this.#key, raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()])
+        .toString('utf8');
+    } catch (err) {
+      throw new AppError('internal', 'a stored secret cannot be decrypted with this ' +
+        "process's secret key: run every standpipe command with the same --data directory " +
+        'or STANDPIPE_SECRET_KEY', { retryable: false, cause: err });
+    }
   }
 }
 

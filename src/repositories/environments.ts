@@ -27,7 +27,15 @@ export async function findEnvironmentByEnvId(
     .where('account_id', '=', accountId).where('env_id', '=', envId).executeTakeFirst();
 }
 
-export async function nextEnvId(db: Exec, accountId: number): Promise<number> {
+/**
+ * The next env_id of an account. On PostgreSQL the account row is locked first, so that two
+ * environments created at once do not both take the same number.
+ */
+export async function nextEnvId(db: Exec, accountId: number, lock = false): Promise<number> {
+  if (lock) {
+    await db.selectFrom('accounts').select('id').where('id', '=', accountId).forUpdate()
+      .execute();
+  }
   const row = await db.selectFrom('environments')
     .select((eb) => eb.fn.max('env_id').as('max'))
     .where('account_id', '=', accountId).executeTakeFirst();

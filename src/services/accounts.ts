@@ -62,7 +62,7 @@ export async function createEnvironmentIn(
   account: Account,
   envName: string,
 ): Promise<Environment> {
-  const envId = await nextEnvId(trx, account.id);
+  const envId = await nextEnvId(trx, account.id, ctx.db.dialect === 'postgres');
   return insertEnvironment(trx, {
     account_id: account.id,
     env_id: envId,

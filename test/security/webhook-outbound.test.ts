@@ -44,9 +44,21 @@ async function deliveries(srv: TestServer): Promise<DeliveryRow[]> {
 }
 
 async function addHook(srv: TestServer, acct: NewAccountResult, url: string): Promise<number> {
+  const id = await addHookUnlessRefused(srv, acct, url);
+  expect(id, url).not.toBeNull();
+  return id ?? 0;
+}
+
+/** The webhook's id, or null when it was refused on save for naming a blocked host. */
+async function addHookUnlessRefused(srv: TestServer, acct: NewAccountResult,
+  url: string): Promise<number | null> {
   const res = await srv.api(acct.api_key, 'POST', '/webhook',
     { webhook: url, webhook_recorded: '1', webhook_converted: '0',
       webhook_copied_pipe_s3: '0' });
+  if (res.status === 400) {
+    expect(String(res.json.message), url).toMatch(/STANDPIPE_OUTBOUND_ALLOW/);
+    return null;
+  }
   expect(res.status, `${url}: ${res.text}`).toBe(201);
   return Number((res.json.webhook_details as { id: string }[])[0]?.id);
 }
@@ -101,17 +113,25 @@ describe.each(DIALECTS)('webhooks with nothing allowed (%s)', (dialect) => {
       `http://[::1]:${q}/`, `http://[::]:${q}/`, `http://[0:0:0:0:0:0:0:1]:${q}/`,
       `http://[0000::1]:${q}/`, `https://[::1]:${q}/`,
     ];
+    // Hosts written as addresses are refused when saved; names, when a send resolves them.
     const ids: number[] = [];
-    for (const url of urls) ids.push(await addHook(srv, acct, url));
+    const saved: string[] = [];
+    for (const url of urls) {
+      const id = await addHookUnlessRefused(srv, acct, url);
+      if (id !== null) {
+        ids.push(id);
+        saved.push(url);
+      }
+    }
     await triggerRecorded(srv, acct);
 
-    const rows = await attempted(srv, ids, 'a first attempt at every hook');
+    const rows = ids.length === 0 ? [] : await attempted(srv, ids, 'a first attempt at every hook');
     // Let retries come round too: they must not get through either.
     await sleep(1000);
     expect(v4.connections).toBe(0);
     expect(v6.connections).toBe(0);
     for (const row of rows) {
-      const url = urls[ids.indexOf(row.webhook_id)];
+      const url = saved[ids.indexOf(row.webhook_id)];
       expect(row.status, url).not.toBe('delivered');
       expect(row.last_status_code, url).toBeNull();
       expect(row.last_error ?? '', url).toMatch(/refus|not allowed/i);
@@ -347,7 +367,7 @@ describe.each(DIALECTS)('webhook receivers that misbehave (%s)', (dialect) => {
   // backslash is read as "/" by the URL parser: validateWebhookUrl (src/lib/outbound.ts)
   // takes "http://host\@other/" and the request goes to host, path "/@other/", not to the
   // URL as written (which other parsers read as user "host\" at "other").
-  it.fails('takes no webhook URL whose text differs from where the request goes', async () => {
+  it('takes no webhook URL whose text differs from where the request goes', async () => {
     const acct = await srv.account();
     const receiver = await startReceiver();
     try {

@@ -43,7 +43,8 @@ const folderRule: FieldRule<string> = (value, field) => {
 
 const bucketRule: FieldRule<string> = (value, field) => {
   const text = textRule(63)(value, field);
-  if (text !== '' && !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(text)) {
+  // Buckets made before 2018 in us-east-1 may hold capitals and underscores.
+  if (text !== '' && !/^[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]$/.test(text)) {
     throw badRequest(field, `field "${field}" must be a valid S3 bucket name`);
   }
   return text;

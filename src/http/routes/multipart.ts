@@ -7,6 +7,7 @@ import {
   checkPayload, createRecording, discard, receiveUpload,
 } from '../../services/ingest.js';
 import type { ReceivedFile, UploadMeta } from '../../services/ingest.js';
+import { checkText } from '../validate.js';
 
 export interface UploadSpec {
   fileField: string;
@@ -56,9 +57,11 @@ export async function readUpload(
         continue;
       }
       if (!spec.fields.includes(part.fieldname)) {
-        throw badRequest(part.fieldname, `unknown field "${part.fieldname}"`);
+        throw badRequest(part.fieldname, `unknown field "${part.fieldname}"; accepted: ` +
+          `${[...spec.fields, spec.fileField].join(', ')}`);
       }
       if (typeof part.value !== 'string') throw badRequest(part.fieldname, 'must be text');
+      checkText(part.fieldname, part.value);
       if (part.fieldname === 'payload') checkPayload(ctx, part.value);
       fields[part.fieldname] = part.value;
     }

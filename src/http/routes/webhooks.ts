@@ -4,7 +4,8 @@ import type { Context } from '../../context.js';
 import type { Webhook } from '../../db/schema.js';
 import { notFound } from '../../lib/errors.js';
 import { flag } from '../../lib/format.js';
-import { validateWebhookUrl } from '../../lib/outbound.js';
+import { assertHostAllowed, isBlockedAddress, validateWebhookUrl } from '../../lib/outbound.js';
+import type { AllowList } from '../../lib/outbound.js';
 import { findEnvironmentByEnvId } from '../../repositories/environments.js';
 import {
   deleteWebhook, findWebhook, insertWebhook, listWebhooks, updateWebhook,
@@ -36,14 +37,36 @@ export function toPipeWebhook(hook: Webhook) {
   };
 }
 
-const urlRule: FieldRule<string> = (value, field) => {
-  if (typeof value !== 'string') throw badRequest(field, `field "${field}" must be a string`);
-  validateWebhookUrl(value);
-  return value;
-};
+/**
+ * Syntax, and an early word about hosts the operator has not allowed: an address written
+ * in the URL is judged now; a name is judged at each send, on the address it resolves to.
+ */
+function urlRule(allow: AllowList): FieldRule<string> {
+  return (value, field) => {
+    if (typeof value !== 'string') throw badRequest(field, `field "${field}" must be a string`);
+    validateWebhookUrl(value);
+    const host = new URL(value).hostname;
+    try {
+      assertHostAllowed(host, allow);
+    } catch {
+      throw badRequest(field, `webhook host ${host} is a loopback, private or link-local ` +
+        'address; the operator must list it in STANDPIPE_OUTBOUND_ALLOW');
+    }
+    if (host === 'localhost' || host.endsWith('.localhost')) {
+      assertNameAllowed(field, host, allow);
+    }
+    return value;
+  };
+}
 
-const PUT_RULES = {
-  webhook: urlRule,
+function assertNameAllowed(field: string, host: string, allow: AllowList): void {
+  if (isBlockedAddress('127.0.0.1', allow)) {
+    throw badRequest(field, `webhook host ${host} is this machine; the operator must list ` +
+      '127.0.0.1 in STANDPIPE_OUTBOUND_ALLOW');
+  }
+}
+
+const FLAG_RULES = {
   webhook_recorded: flagRule,
   webhook_transcoded: flagRule,
   webhook_converted: flagRule,
@@ -55,10 +78,11 @@ const PUT_RULES = {
   format: oneOfRule(['json', 'form'] as const),
 };
 
-const POST_RULES = { ...PUT_RULES, env_id: envIdRule };
 
 export async function webhookRoutes(app: FastifyInstance, ctx: Context) {
   const db = ctx.db.kysely;
+  const PUT_RULES = { webhook: urlRule(ctx.config.outboundAllow), ...FLAG_RULES };
+  const POST_RULES = { ...PUT_RULES, env_id: envIdRule };
 
   app.get('/webhook', async (request, reply) => {
     const hooks = await listWebhooks(db, request.account.id);
