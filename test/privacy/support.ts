@@ -3,7 +3,7 @@
  * test moves by hand, and searches of every place a server could have kept a value.
  */
 import { execFile } from 'node:child_process';
-import { readFile, readdir } from 'node:fs/promises';
+import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -207,4 +207,22 @@ export function firstVideo(res: ApiResponse): { id: string; name: string } & Rec
   const v = (res.json.videos as Record<string, unknown>[] | undefined)?.[0];
   if (v === undefined) throw new Error(`no video in the answer: ${res.text}`);
   return { ...v, id: String(v.id), name: String(v.name) };
+}
+
+/**
+ * An ffmpeg that lingers `delayMs` after each run (not after `-version`): its input has been
+ * read and its output written, and the job has not yet stored it, when a test acts.
+ */
+export async function lingeringFfmpeg(dir: string, delayMs: number): Promise<{
+  STANDPIPE_FFMPEG: string; STANDPIPE_FFPROBE: string }> {
+  const real = locateMediaBinaries();
+  const script = path.join(dir, 'lingering-ffmpeg');
+  await writeFile(script, `#!/bin/sh
+case " $* " in *" -version "*) exec '${real.ffmpeg}' "$@" ;; esac
+'${real.ffmpeg}' "$@"
+code=$?
+sleep ${(delayMs / 1000).toFixed(2)}
+exit $code
+`, { mode: 0o755 });
+  return { STANDPIPE_FFMPEG: script, STANDPIPE_FFPROBE: real.ffprobe };
 }
