@@ -89,6 +89,10 @@ export async function startTestServer(
     STANDPIPE_LOG_LEVEL: 'silent',
     STANDPIPE_JOB_POLL_MS: '50',
     STANDPIPE_WEBHOOK_TIMEOUT_MS: '3000',
+    // Customer storage endpoints default to the real services; tests never reach them.
+    STANDPIPE_AMAZON_ENDPOINT: 'http://127.0.0.1:9',
+    STANDPIPE_DROPBOX_API_URL: 'http://127.0.0.1:9',
+    STANDPIPE_DROPBOX_CONTENT_URL: 'http://127.0.0.1:9',
     ...options.env,
   });
   const server = await startServer(config, {
