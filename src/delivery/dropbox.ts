@@ -76,46 +76,48 @@ export function dropboxDestination(s: DropboxSettings, o: DropboxOptions): Desti
     assertUrlHostAllowed(content, o.allow);
 
     const send = (base: URL, endpoint: string, headers: Record<string, string>,
-      body: Buffer | Readable, doing: string): Promise<Reply> =>
-      request(base, endpoint, { authorization: `Bearer ${s.token}`, ...headers }, body, o)
-        .catch((err: unknown) => {
+      body: Buffer | Readable, doing: string, signal?: AbortSignal): Promise<Reply> =>
+      request(base, endpoint, { authorization: `Bearer ${s.token}`, ...headers }, body, o,
+        signal).catch((err: unknown) => {
           throw explainNetworkError(err, `Dropbox (${base.host}) while ${doing}`);
         });
     const rpc = async (endpoint: string, arg: unknown, doing: string) =>
       send(api, endpoint, { 'content-type': 'application/json' },
         Buffer.from(JSON.stringify(arg)), doing);
     const upload = async (endpoint: string, arg: unknown, body: Buffer | Readable,
-      length: number, doing: string) => {
+      length: number, doing: string, signal: AbortSignal) => {
       const reply = await send(content, endpoint, {
         'content-type': 'application/octet-stream',
         'content-length': String(length),
         'dropbox-api-arg': dropboxArg(arg),
-      }, body, doing);
+      }, body, doing, signal);
       if (reply.status !== 200) throw explainDropboxReply(reply, doing);
       return reply;
     };
 
-    const put = async (file: LocalFile) => {
+    const put = async (file: LocalFile, signal: AbortSignal) => {
       const commit = { path: pathOf(file.name), mode: 'overwrite', autorename: false,
         mute: true };
       const doing = `writing ${commit.path}`;
       if (file.size <= singleMax) {
-        await upload('/2/files/upload', commit, createReadStream(file.path), file.size, doing);
+        await upload('/2/files/upload', commit, createReadStream(file.path), file.size, doing,
+          signal);
         return;
       }
       const started = await upload('/2/files/upload_session/start', { close: false },
-        Buffer.alloc(0), 0, doing);
+        Buffer.alloc(0), 0, doing, signal);
       const sessionId = started.json?.session_id;
       if (typeof sessionId !== 'string') throw new AppError('upstream', 'Dropbox gave no session');
       for (let offset = 0; offset < file.size; offset += chunkSize) {
         const end = Math.min(file.size, offset + chunkSize);
         await upload('/2/files/upload_session/append_v2',
           { cursor: { session_id: sessionId, offset }, close: end === file.size },
-          createReadStream(file.path, { start: offset, end: end - 1 }), end - offset, doing);
+          createReadStream(file.path, { start: offset, end: end - 1 }), end - offset, doing,
+          signal);
       }
       await upload('/2/files/upload_session/finish',
         { cursor: { session_id: sessionId, offset: file.size }, commit }, Buffer.alloc(0), 0,
-        doing);
+        doing, signal);
     };
 
     return {
@@ -144,7 +146,7 @@ export function dropboxDestination(s: DropboxSettings, o: DropboxOptions): Desti
 
 /** One POST through the guarded agent; the reply is read whole (Dropbox's are small). */
 function request(base: URL, endpoint: string, headers: Record<string, string>,
-  body: Buffer | Readable, o: ConnectOptions): Promise<Reply> {
+  body: Buffer | Readable, o: ConnectOptions, signal?: AbortSignal): Promise<Reply> {
   const transport = base.protocol === 'https:' ? https : http;
   const prefix = base.pathname.replace(/\/+$/, '');
   return new Promise((resolve, reject) => {
@@ -157,6 +159,7 @@ function request(base: URL, endpoint: string, headers: Record<string, string>,
       headers: Buffer.isBuffer(body) ? { ...headers, 'content-length': String(body.length) }
         : headers,
       agent: guardedAgent(base.protocol, o),
+      ...(signal === undefined ? {} : { signal }),
     });
     req.setTimeout(o.timeoutMs, () => {
       const err: NodeJS.ErrnoException = new Error(`timed out after ${o.timeoutMs} ms`);
