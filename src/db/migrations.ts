@@ -6,6 +6,7 @@ import { up as initial } from './migrations/0001_initial.js';
 import { up as schedules } from './migrations/0002_schedules.js';
 import { up as privacy } from './migrations/0003_privacy.js';
 import { up as deliveries } from './migrations/0004_deliveries.js';
+import { up as uploadsSessions } from './migrations/0005_uploads_sessions.js';
 
 type AnyDb = Kysely<unknown>;
 
@@ -19,6 +20,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0002_schedules': { up: (db) => schedules(db, dialect) },
     '0003_privacy': { up: (db) => privacy(db, dialect) },
     '0004_deliveries': { up: (db) => deliveries(db, dialect) },
+    '0005_uploads_sessions': { up: (db) => uploadsSessions(db, dialect) },
   };
 }
 

@@ -207,6 +207,33 @@ export interface RecordingDeliveriesTable {
   created_at: number;
 }
 
+/** A resumable (tus) upload in progress; kept after it finished until it expires. */
+export interface UploadsTable {
+  id: string;
+  account_id: number;
+  env_id: number;
+  upload_offset: number;
+  upload_length: number;
+  /** JSON: the recorder's metadata and the request's, as the environment collects them. */
+  metadata: string;
+  recording_id: number | null;
+  created_at: number;
+  updated_at: number;
+  expires_at: number;
+}
+
+/** A dashboard session; the id is the SHA-256 of the cookie's token, never the token. */
+export interface SessionsTable {
+  id: string;
+  account_id: number;
+  csrf_token: string;
+  /** Changes when the credential used to sign in changes, which ends the session. */
+  auth_fingerprint: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
 export interface SchedulesTable {
   name: string;
   next_run_at: number;
@@ -224,6 +251,8 @@ export interface Database {
   jobs: JobsTable;
   webhook_deliveries: WebhookDeliveriesTable;
   recording_deliveries: RecordingDeliveriesTable;
+  uploads: UploadsTable;
+  sessions: SessionsTable;
 }
 
 export type Account = Selectable<AccountsTable>;
@@ -238,3 +267,5 @@ export type RecordingUpdate = Updateable<RecordingsTable>;
 export type Job = Selectable<JobsTable>;
 export type WebhookDelivery = Selectable<WebhookDeliveriesTable>;
 export type RecordingDelivery = Selectable<RecordingDeliveriesTable>;
+export type Upload = Selectable<UploadsTable>;
+export type Session = Selectable<SessionsTable>;
