@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -200,8 +200,7 @@ describe.each(DIALECTS)('deliveries to customer storage (%s)', (dialect) => {
     expect(done).toMatchObject({ dboxed: '1', sftped: '1', pipeS3Link: null,
       snapshotURL: null });
     const media = path.join(t.dataDir, 'media', acct.account_hash);
-    const left = await import('node:fs/promises').then((fs) => fs.readdir(media))
-      .catch(() => [] as string[]);
+    const left = await readdir(media).catch(() => [] as string[]);
     expect(left.filter((f) => f.startsWith(String(done.name)))).toEqual([]);
     const link = await fetch(`${t.url}/media/${acct.account_hash}/${String(done.name)}.mp4`);
     expect(link.status).toBe(404);
@@ -228,7 +227,6 @@ describe.each(DIALECTS)('deliveries to customer storage (%s)', (dialect) => {
       const ftp = await run(`/ftp/${ftpId}/test`, { protocol: 'ftp' });
       expect(ftp).toMatchObject({ target: 'ftp', success: '1', step: 'done' });
       expect(ftp.message).toMatch(/wrote standpipe-test-\w+\.txt .* and removed it/);
-      const { readdir } = await import('node:fs/promises');
       expect(await readdir(path.join(srv.ftp.root, `probe-${dialect}`))).toEqual([]);
 
       const sftp = await run(`/ftp/${ftpId}/test`, { protocol: 'sftp' });
