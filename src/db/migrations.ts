@@ -7,6 +7,7 @@ import { up as schedules } from './migrations/0002_schedules.js';
 import { up as privacy } from './migrations/0003_privacy.js';
 import { up as deliveries } from './migrations/0004_deliveries.js';
 import { up as uploadsSessions } from './migrations/0005_uploads_sessions.js';
+import { up as rateLimits } from './migrations/0006_rate_limits.js';
 
 type AnyDb = Kysely<unknown>;
 
@@ -21,6 +22,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0003_privacy': { up: (db) => privacy(db, dialect) },
     '0004_deliveries': { up: (db) => deliveries(db, dialect) },
     '0005_uploads_sessions': { up: (db) => uploadsSessions(db, dialect) },
+    '0006_rate_limits': { up: (db) => rateLimits(db, dialect) },
   };
 }
 

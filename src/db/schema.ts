@@ -239,6 +239,13 @@ export interface SchedulesTable {
   next_run_at: number;
 }
 
+/** Requests counted per client in the current minute; shared by every process. */
+export interface RateLimitsTable {
+  key: string;
+  window_start: number;
+  count: number;
+}
+
 export interface Database {
   schedules: SchedulesTable;
   accounts: AccountsTable;
@@ -253,6 +260,7 @@ export interface Database {
   recording_deliveries: RecordingDeliveriesTable;
   uploads: UploadsTable;
   sessions: SessionsTable;
+  rate_limits: RateLimitsTable;
 }
 
 export type Account = Selectable<AccountsTable>;
