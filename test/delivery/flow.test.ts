@@ -30,7 +30,8 @@ describe.each(DIALECTS)('deliveries to customer storage (%s)', (dialect) => {
     srv = await startDeliveryServers(dir, tls);
     hook = await startReceiver();
     t = await startTestServer(dialect, {
-      retryScale: 0.001,
+      // The schedule (1 min … 6 h) shrunk to about six seconds in all.
+      retryScale: 0.0002,
       env: {
         STANDPIPE_AMAZON_ENDPOINT: srv.s3.endpoint,
         STANDPIPE_DROPBOX_API_URL: srv.dropbox.url,
@@ -167,6 +168,23 @@ describe.each(DIALECTS)('deliveries to customer storage (%s)', (dialect) => {
       const row = (await deliveries(acct, id))?.[0];
       expect(row).toMatchObject({ status: 'delivered', last_error: null });
     });
+
+  it('gives up when the schedule is used up, leaving the last reason readable', async () => {
+    const acct = await t.account();
+    await create(acct, '/ftp', { ftp_host: '127.0.0.1', ftp_port: '1', ftp_username: 'u',
+      ftp_password: 'p' });
+    const id = await upload(acct);
+    const row = await eventually(async () => {
+      const r = (await deliveries(acct, id))?.[0];
+      return r?.status === 'failed' ? r : undefined;
+    }, 30_000, 'the delivery to give up');
+    expect(row.attempts).toBe('6');
+    expect(row.last_error).toMatch(/127\.0\.0\.1:1 refused the connection; check the host/);
+    expect(row.next_attempt_time).toBeNull();
+    const v = await video(acct, id);
+    expect(v).toMatchObject({ ftped: '0', retry_interval: '-1' });
+    expect(v.last_retry_time).toMatch(/^\d{4}-/);
+  });
 
   it('gives up at once on an address it may not reach, and says why', async () => {
     const acct = await t.account();
