@@ -3,6 +3,7 @@ import path from 'node:path';
 
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import type { SqliteDatabase } from 'kysely';
 import pg from 'pg';
 
 import type { Database } from './schema.js';
@@ -53,7 +54,9 @@ function openSqlite(file: string): Db {
   sqlite.pragma('busy_timeout = 5000');
   // Erased personal data is overwritten on its page, not merely unlinked from it.
   sqlite.pragma('secure_delete = ON');
-  const kysely = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) });
+  const kysely = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+  });
   return {
     kysely,
     dialect: 'sqlite',
@@ -76,5 +79,26 @@ function openPostgres(url: string, options: { schema?: string; poolSize?: number
     schema: options.schema,
     description: options.schema === undefined ? redacted : `${redacted} (schema ${options.schema})`,
     close: () => kysely.destroy(),
+  };
+}
+
+/**
+ * Kysely prepares every statement anew; preparing costs more than running a short query,
+ * and an API answers the same few queries over and over. Statements are kept by their SQL.
+ */
+function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => sqlite.close(),
+    prepare: (sql: string) => {
+      let stmt = cache.get(sql);
+      if (stmt === undefined) {
+        stmt = sqlite.prepare(sql);
+        // Generated SQL of bulk inserts varies with the row count; keep the cache bounded.
+        if (cache.size >= 1000) cache.clear();
+        cache.set(sql, stmt);
+      }
+      return stmt;
+    },
   };
 }

@@ -9,8 +9,7 @@ import type {
 import type { Context } from '../context.js';
 import type { Account } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
-import { hashApiKey } from '../lib/secrets.js';
-import { countApiRequest, findAccountByKeyHash } from '../repositories/accounts.js';
+import { ApiKeyAuth } from '../services/auth.js';
 import { errorBody } from './envelope.js';
 import { accountRoutes } from './routes/account.js';
 import { credentialRoutes } from './routes/credentials.js';
@@ -26,6 +25,9 @@ import { webhookRoutes } from './routes/webhooks.js';
 declare module 'fastify' {
   interface FastifyRequest {
     account: Account;
+  }
+  interface FastifyInstance {
+    apiKeys: ApiKeyAuth;
   }
 }
 
@@ -67,6 +69,11 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    // The route pattern, not the path, so that ids do not make a series each.
+    const route = request.routeOptions.url ?? 'unmatched';
+    ctx.metrics.httpRequests.inc({ method: request.method, route,
+      status: String(reply.statusCode) });
+    ctx.metrics.httpDuration.observe({ method: request.method, route }, reply.elapsedTime / 1000);
     const level = reply.statusCode >= 500 ? 'error' : 'debug';
     request.log[level]({ method: request.method, url: request.routeOptions.url,
       status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
@@ -89,16 +96,20 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     return reply.code(404).send(errorBody(request.method, 404, 'no such endpoint'));
   });
 
+  const apiKeys = new ApiKeyAuth(ctx);
+  app.decorate('apiKeys', apiKeys);
+  app.addHook('onClose', async () => apiKeys.close());
+
   const authenticate = async (request: FastifyRequest, _reply: FastifyReply) => {
     const header = request.headers['x-pipe-auth'];
     const key = Array.isArray(header) ? header[0] : header;
     if (key === undefined || key.trim() === '') {
       throw new AppError('unauthorized', 'missing X-PIPE-AUTH header with your API key');
     }
-    const account = await findAccountByKeyHash(ctx.db.kysely, hashApiKey(key));
+    const account = await apiKeys.authenticate(key);
     if (account === undefined) throw new AppError('unauthorized', 'invalid API key');
     request.account = account;
-    await countApiRequest(ctx.db.kysely, account.id);
+    apiKeys.count(account.id);
   };
 
   await app.register(async (api) => {

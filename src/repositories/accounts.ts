@@ -23,8 +23,8 @@ export async function findAccountByHash(db: Exec, hash: string): Promise<Account
     .executeTakeFirst();
 }
 
-export async function countApiRequest(db: Exec, id: number): Promise<void> {
-  await db.updateTable('accounts').set({ api_requests: sql`api_requests + 1` })
+export async function addApiRequests(db: Exec, id: number, n: number): Promise<void> {
+  await db.updateTable('accounts').set({ api_requests: sql`api_requests + ${n}` })
     .where('id', '=', id).execute();
 }
 

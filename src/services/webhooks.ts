@@ -3,7 +3,7 @@ import type { Account, WebhookDelivery } from '../db/schema.js';
 import { badRequest, notFound } from '../lib/errors.js';
 import { formatDateTime } from '../lib/format.js';
 import { randomHex, randomToken } from '../lib/secrets.js';
-import { updateAccount } from '../repositories/accounts.js';
+import { findAccountById, updateAccount } from '../repositories/accounts.js';
 import {
   findAccountDelivery, insertDelivery, listDeliveries, updateDelivery,
 } from '../repositories/deliveries.js';
@@ -73,9 +73,11 @@ export async function redeliver(ctx: Context, account: Account, webhookId: numbe
  * Sends a sample event to a webhook now and answers with what the receiver said. The
  * sample has every field of the real event, so a strict receiver parses it the same way.
  */
-export async function sendTestEvent(ctx: Context, account: Account, webhookId: number,
+export async function sendTestEvent(ctx: Context, cached: Account, webhookId: number,
   event: WebhookEvent): Promise<WebhookDelivery> {
-  const hook = await ownWebhook(ctx, account, webhookId);
+  const hook = await ownWebhook(ctx, cached, webhookId);
+  // The key that signs is read now: the account given may be a moment old.
+  const account = (await findAccountById(ctx.db.kysely, cached.id)) ?? cached;
   const now = ctx.clock();
   const body = eventBody(event, sampleData(ctx, account, now));
   const delivery = await insertDelivery(ctx.db.kysely, {
@@ -121,9 +123,10 @@ function graceUntil(ctx: Context, graceSeconds: number): number {
 }
 
 /** A new webhook key for the account; the old one keeps signing through the grace period. */
-export async function rotateWebhookKey(ctx: Context, account: Account,
+export async function rotateWebhookKey(ctx: Context, cached: Account,
   graceSeconds: number): Promise<string> {
   const until = graceUntil(ctx, graceSeconds);
+  const account = (await findAccountById(ctx.db.kysely, cached.id)) ?? cached;
   const key = randomHex(16);
   await updateAccount(ctx.db.kysely, account.id, {
     webhook_key_enc: ctx.secrets.seal(key),

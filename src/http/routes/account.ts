@@ -9,7 +9,8 @@ import { rotateWebhookKey } from '../../services/webhooks.js';
 
 export async function accountRoutes(app: FastifyInstance, ctx: Context) {
   app.get('/account', async (request, reply) => {
-    // Read again so that this request's own count is included, as Pipe shows it.
+    // Saved counts and a fresh read, so that this request's own count is included.
+    await app.apiKeys.flush();
     const account = (await findAccountById(ctx.db.kysely, request.account.id)) ?? request.account;
     return ok(request, reply, {
       account_details: [{
@@ -30,6 +31,7 @@ export async function accountRoutes(app: FastifyInstance, ctx: Context) {
   // Extension: a new API key; the one used for this request stops working at once.
   app.post('/account/api-key', async (request, reply) => {
     const apiKey = await rotateApiKey(ctx, request.account);
+    app.apiKeys.forget();
     return ok(request, reply, { account_details: [{ api_key: apiKey }] });
   });
 }

@@ -1,0 +1,61 @@
+import type { Context } from '../context.js';
+import type { Account } from '../db/schema.js';
+import { hashApiKey } from '../lib/secrets.js';
+import { addApiRequests, findAccountByKeyHash } from '../repositories/accounts.js';
+
+/**
+ * Finds the account of an API key and counts its requests. Both sit on every API request,
+ * so a looked-up key is remembered for a moment and counts are written once a second; a
+ * rotated key therefore stops working in other processes within `ttlMs`.
+ */
+export class ApiKeyAuth {
+  readonly #ctx: Context;
+  readonly #ttlMs: number;
+  readonly #cache = new Map<string, { account: Account; until: number }>();
+  readonly #counts = new Map<number, number>();
+  readonly #timer: NodeJS.Timeout;
+
+  constructor(ctx: Context, ttlMs = 2000) {
+    this.#ctx = ctx;
+    this.#ttlMs = ttlMs;
+    this.#timer = setInterval(() => {
+      this.flush().catch((err: unknown) => ctx.log.error({ err }, 'request counts not saved'));
+    }, 1000);
+    this.#timer.unref();
+  }
+
+  async authenticate(apiKey: string): Promise<Account | undefined> {
+    const hash = hashApiKey(apiKey);
+    const now = Date.now();
+    const hit = this.#cache.get(hash);
+    if (hit !== undefined && hit.until > now) return hit.account;
+    const account = await findAccountByKeyHash(this.#ctx.db.kysely, hash);
+    if (account === undefined) {
+      this.#cache.delete(hash);
+      return undefined;
+    }
+    if (this.#cache.size > 10_000) this.#cache.clear();
+    this.#cache.set(hash, { account, until: now + this.#ttlMs });
+    return account;
+  }
+
+  count(accountId: number): void {
+    this.#counts.set(accountId, (this.#counts.get(accountId) ?? 0) + 1);
+  }
+
+  /** Forgets remembered keys, after a key was rotated in this process. */
+  forget(): void {
+    this.#cache.clear();
+  }
+
+  async flush(): Promise<void> {
+    const counts = [...this.#counts.entries()];
+    this.#counts.clear();
+    for (const [accountId, n] of counts) await addApiRequests(this.#ctx.db.kysely, accountId, n);
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+  }
+}
