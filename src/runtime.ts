@@ -19,6 +19,7 @@ import { processRecordingHandler, removeStaleWorkDirs } from './services/process
 import { deliveryHandler } from './services/deliveries.js';
 import { pruneHandler } from './services/maintenance.js';
 import { lifecycleHandler } from './services/privacy.js';
+import { expireUploadsHandler } from './services/tus.js';
 import { webhookDeliveryHandler } from './services/webhook-delivery.js';
 import { createMediaStore } from './storage/create.js';
 
@@ -68,6 +69,7 @@ export function jobHandlers(ctx: Context): JobHandlers {
     'webhook.deliver': webhookDeliveryHandler(ctx),
     'maintenance.prune': pruneHandler(ctx),
     'privacy.lifecycle': lifecycleHandler(ctx),
+    'uploads.expire': expireUploadsHandler(ctx),
     'delivery.copy': deliveryHandler(ctx),
   };
 }
@@ -93,6 +95,7 @@ export function periodicTasks(): PeriodicTask[] {
   return [
     { type: 'maintenance.prune', everyMs: 6 * 3600_000, payload: {} },
     { type: 'privacy.lifecycle', everyMs: 24 * 3600_000, payload: {} },
+    { type: 'uploads.expire', everyMs: 3600_000, payload: {} },
   ];
 }
 

@@ -16,6 +16,8 @@ export interface FtpSettings {
   username: string;
   password: string;
   folder: string;
+  /** TLS from the first byte; by default only on port 990. */
+  implicitTls?: boolean;
 }
 
 /** Implicit TLS from the first byte is what port 990 means; elsewhere TLS is asked for. */
@@ -67,7 +69,7 @@ export function ftpDestination(s: FtpSettings, o: ConnectOptions): Destination {
 
     let step = 'connecting';
     try {
-      if (s.port === IMPLICIT_TLS_PORT) {
+      if (s.implicitTls ?? s.port === IMPLICIT_TLS_PORT) {
         await client.connectImplicitTLS(checked.address, s.port, tls);
       } else {
         await client.connect(checked.address, s.port);

@@ -18,6 +18,7 @@ import { environmentRoutes } from './routes/environments.js';
 import { mediaRoutes } from './routes/media.js';
 import { privacyRoutes } from './routes/privacy.js';
 import { systemRoutes } from './routes/system.js';
+import { tusRoutes } from './routes/tus.js';
 import { uploadRoutes } from './routes/upload.js';
 import { videoRoutes } from './routes/videos.js';
 import { webhookRoutes } from './routes/webhooks.js';
@@ -123,6 +124,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     await privacyRoutes(api, ctx);
   });
   await uploadRoutes(app, ctx);
+  await tusRoutes(app, ctx);
   await mediaRoutes(app, ctx);
   await systemRoutes(app, ctx);
   return app;

@@ -12,6 +12,7 @@ export interface JobPayloads {
   'webhook.deliver': { deliveryId: number };
   'maintenance.prune': Record<string, never>;
   'privacy.lifecycle': Record<string, never>;
+  'uploads.expire': Record<string, never>;
   'delivery.copy': { recordingId: number; target: 's3' | 'ftp' | 'sftp' | 'dbox';
     credentialsId: number };
 }

@@ -15,7 +15,7 @@ import { AppError } from '../../src/lib/errors.js';
 import { parseAllowList } from '../../src/lib/outbound.js';
 import type { LookupResolver } from '../../src/lib/outbound.js';
 import { createS3Client } from '../../src/storage/s3.js';
-import { S3_KEY, startDeliveryServers } from './servers.js';
+import { S3_KEY, startDeliveryServers, startFtpServer } from './servers.js';
 import type { DeliveryServers } from './servers.js';
 import { makeTestTls } from './tls.js';
 import type { TestTls } from './tls.js';
@@ -181,6 +181,23 @@ describe('delivery adapters against real servers on 127.0.0.1', () => {
       await readFile(files[1]?.path ?? ''));
     expect(asked).toEqual(['storage.customer.test', 'storage.customer.test',
       'storage.customer.test']);
+  });
+
+  it('FTPS with implicit TLS (port 990 elsewhere) checks the certificate too', async () => {
+    const implicit = await startFtpServer(path.join(dir, 'implicit'), srv.user, tls, true);
+    try {
+      const make = (extraCa: string | null) => ftpDestination({ host: '127.0.0.1',
+        port: implicit.port, ...creds(), folder: 'imp', implicitTls: true }, { ...o, extraCa });
+      const session = await make(tls.ca).open(AbortSignal.timeout(10_000));
+      await session.put(files[0] as LocalFile, AbortSignal.timeout(10_000));
+      await session.close();
+      expect(await readFile(path.join(implicit.root, 'imp', NAMES[0] ?? ''))).toEqual(
+        await readFile(files[0]?.path ?? ''));
+      await expect(make(null).open(AbortSignal.timeout(10_000))).rejects
+        .toThrow(/certificate .* is not trusted/);
+    } finally {
+      await implicit.close();
+    }
   });
 
   it('S3 uploads in parts above the threshold and the object is whole', async () => {

@@ -36,10 +36,11 @@ export async function startFtpServer(
   root: string,
   user: { username: string; password: string },
   tls?: TestTls,
+  implicit = false,
 ): Promise<FtpServer> {
   await mkdir(root, { recursive: true });
   const server = new FtpSrv({
-    url: 'ftp://127.0.0.1:0',
+    url: `${implicit ? 'ftps' : 'ftp'}://127.0.0.1:0`,
     pasv_url: '127.0.0.1',
     pasv_min: 30000,
     pasv_max: 39999,
