@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { locateMediaBinaries } from '../../src/media/binaries.js';
 import type { NewAccountResult } from '../../src/services/accounts.js';
-import { DIALECTS, eventually, startTestServer, uploadFile } from '../helpers/harness.js';
+import {
+  DIALECTS, eventually, readResponse, startTestServer, uploadFile,
+} from '../helpers/harness.js';
 import type { ApiResponse, TestServer } from '../helpers/harness.js';
 import {
   SEED_VIDEO, expectError, expectOk, expectSameShape, shapeProblems,
@@ -41,14 +43,7 @@ async function postParts(baseUrl: string, parts: Part[]): Promise<ApiResponse> {
     else form.append(name, new Blob([new Uint8Array(value.file)]), value.name);
   }
   const res = await fetch(`${baseUrl}/upload`, { method: 'POST', body: form });
-  const text = await res.text();
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    json = {};
-  }
-  return { status: res.status, headers: res.headers, json, text };
+  return readResponse(res);
 }
 
 async function filesUnder(dir: string): Promise<string[]> {

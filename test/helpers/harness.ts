@@ -124,14 +124,7 @@ export async function startTestServer(
         },
         ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
       });
-      const text = await res.text();
-      let json: Record<string, unknown>;
-      try {
-        json = JSON.parse(text) as Record<string, unknown>;
-      } catch {
-        json = {};
-      }
-      return { status: res.status, headers: res.headers, json, text };
+      return readResponse(res);
     },
     close: async () => {
       await server.stop(2000);
@@ -139,6 +132,18 @@ export async function startTestServer(
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A response with its text, and its JSON where the text is JSON ({} otherwise). */
+export async function readResponse(res: Response): Promise<ApiResponse> {
+  const text = await res.text();
+  let json: Record<string, unknown>;
+  try {
+    json = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    json = {};
+  }
+  return { status: res.status, headers: res.headers, json, text };
 }
 
 /** Uploads a file the way the recorder does. */
@@ -153,14 +158,7 @@ export async function uploadFile(
   const blob = file.data instanceof Blob ? file.data : new Blob([new Uint8Array(file.data)]);
   form.append(file.field ?? 'FileInput', blob, file.name);
   const res = await fetch(`${baseUrl}/upload`, { method: 'POST', body: form, headers });
-  const text = await res.text();
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    json = {};
-  }
-  return { status: res.status, headers: res.headers, json, text };
+  return readResponse(res);
 }
 
 /** Polls until `check` returns a value that is not undefined, or fails after `timeoutMs`. */

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { locateMediaBinaries } from '../../src/media/binaries.js';
+import { readResponse } from '../helpers/harness.js';
 import type { ApiResponse, TestServer } from '../helpers/harness.js';
 
 /** Every regular file under `dir`, as absolute paths, sorted; [] when it does not exist. */
@@ -55,14 +56,7 @@ export function multipartBody(parts: Part[], boundary = BOUNDARY): Buffer {
 }
 
 export async function parseResponse(res: Response): Promise<ApiResponse> {
-  const text = await res.text();
-  let json: Record<string, unknown>;
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    json = {};
-  }
-  return { status: res.status, headers: res.headers, json, text };
+  return readResponse(res);
 }
 
 export async function postMultipart(url: string, parts: Part[],
