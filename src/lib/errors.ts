@@ -9,6 +9,8 @@ export const ERROR_CODES = {
   method_not_allowed: { status: 405, retryable: false },
   bad_request: { status: 400, retryable: false },
   conflict: { status: 409, retryable: false },
+  gone: { status: 410, retryable: false },
+  precondition_failed: { status: 412, retryable: false },
   payload_too_large: { status: 413, retryable: false },
   unsupported_media: { status: 415, retryable: false },
   rate_limited: { status: 429, retryable: true },

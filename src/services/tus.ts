@@ -1,0 +1,286 @@
+import { copyFile, link, mkdir, open, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import type { Readable } from 'node:stream';
+
+import type { Context } from '../context.js';
+import type { Upload } from '../db/schema.js';
+import type { JobHandler } from '../jobs/worker.js';
+import { AppError, badRequest } from '../lib/errors.js';
+import { randomHex, randomToken } from '../lib/secrets.js';
+import { findAccountById, findUploadTarget } from '../repositories/accounts.js';
+import { findEnvironmentByEnvId } from '../repositories/environments.js';
+import {
+  advanceUpload, countOpenUploads, deleteUpload, findUpload, findUploadRecording, finishUpload,
+  insertUpload, listExpiredUploads, touchUpload,
+} from '../repositories/uploads.js';
+import { checkPayload, createRecording } from './ingest.js';
+import { collectedMeta } from './privacy.js';
+import { parseMrt } from './tus-metadata.js';
+import type { StoredUploadMeta } from './tus-metadata.js';
+import { UploadLocks } from './upload-locks.js';
+
+export const TUS_VERSION = '1.0.0';
+/** An upload untouched this long is abandoned: its bytes and row are removed. */
+export const UPLOAD_TTL_MS = 24 * 3600_000;
+/** Creating uploads needs only public codes; this bounds what one account can leave open. */
+const MAX_OPEN_UPLOADS = 100;
+
+export interface CreateUploadInput {
+  length: string | undefined;
+  metadata: Record<string, string>;
+  ip: string;
+  userAgent: string | undefined;
+  referer: string | undefined;
+}
+
+export interface UploadState {
+  upload: Upload;
+  recording: { id: number; name: string } | null;
+}
+
+const locks = new UploadLocks();
+
+function partPath(ctx: Context, id: string): string {
+  return path.join(ctx.config.dataDir, 'uploads', 'tus', `${id}.part`);
+}
+
+/**
+ * Creates an upload after checking, before any byte is accepted, that the account hash and
+ * environment code name an environment and that the size is allowed. What the environment
+ * does not collect is dropped here, before the row is written.
+ */
+export async function createUpload(ctx: Context, input: CreateUploadInput): Promise<Upload> {
+  const meta = input.metadata;
+  const length = parseLength(ctx, input.length);
+  const accountHash = meta.accountHash;
+  const eid = meta.eid;
+  if (accountHash === undefined || !/^[a-f0-9]{32}$/.test(accountHash)) {
+    throw badRequest('accountHash', 'metadata accountHash must be the 32-character account hash');
+  }
+  if (eid === undefined || !/^[A-Za-z0-9]{1,32}$/.test(eid)) {
+    throw badRequest('eid', 'metadata eid must be the environment code');
+  }
+  const payload = meta.payload ?? '';
+  checkPayload(ctx, payload);
+  const mrt = parseMrt(meta.mrt);
+
+  const target = await findUploadTarget(ctx.db.kysely, accountHash, eid);
+  if (target === undefined) {
+    throw new AppError('not_found', 'no environment with this accountHash and eid');
+  }
+  const now = ctx.clock();
+  if (await countOpenUploads(ctx.db.kysely, target.account.id, now) >= MAX_OPEN_UPLOADS) {
+    throw new AppError('rate_limited', 'too many unfinished uploads; finish or delete some');
+  }
+
+  const kept = collectedMeta(target.environment, {
+    ip: input.ip, userAgent: input.userAgent, referer: input.referer,
+    cameraName: meta.cameraName, microphoneName: meta.micName, payload, mrt, source: 'DESK',
+  });
+  const stored: StoredUploadMeta = {
+    filename: (meta.filename ?? '').slice(0, 255),
+    filetype: (meta.filetype ?? '').slice(0, 100),
+    payload,
+    cameraName: kept.cameraName,
+    microphoneName: kept.microphoneName,
+    mrt,
+    ip: kept.ip,
+    userAgent: kept.userAgent,
+    referer: kept.referer,
+  };
+
+  const id = randomHex(16);
+  await mkdir(path.dirname(partPath(ctx, id)), { recursive: true });
+  const file = await open(partPath(ctx, id), 'wx', 0o600);
+  await file.close();
+  try {
+    return await insertUpload(ctx.db.kysely, {
+      id, account_id: target.account.id, env_id: target.environment.env_id, upload_offset: 0,
+      upload_length: length, metadata: JSON.stringify(stored), recording_id: null,
+      created_at: now, updated_at: now, expires_at: now + UPLOAD_TTL_MS,
+    });
+  } catch (err) {
+    await rm(partPath(ctx, id), { force: true });
+    throw err;
+  }
+}
+
+function parseLength(ctx: Context, raw: string | undefined): number {
+  if (raw === undefined) {
+    throw badRequest('Upload-Length', 'Upload-Length is required (deferred lengths are not ' +
+      'supported)');
+  }
+  if (!/^\d{1,16}$/.test(raw) || Number(raw) === 0) {
+    throw badRequest('Upload-Length', 'Upload-Length must be the size in bytes, at least 1');
+  }
+  const length = Number(raw);
+  if (length > ctx.config.maxUploadBytes) {
+    throw new AppError('payload_too_large', `uploads are limited to ${ctx.config.maxUploadBytes} ` +
+      'bytes');
+  }
+  return length;
+}
+
+/** An upload that may still be read or written: known and not expired. */
+async function liveUpload(ctx: Context, id: string): Promise<Upload> {
+  const upload = /^[a-f0-9]{32}$/.test(id) ? await findUpload(ctx.db.kysely, id) : undefined;
+  if (upload === undefined) throw new AppError('not_found', 'no such upload');
+  if (upload.expires_at <= ctx.clock()) {
+    throw new AppError('gone', 'this upload expired; start a new one');
+  }
+  return upload;
+}
+
+/** Where an upload stands, once any write still running for it has stopped and saved. */
+export async function uploadState(ctx: Context, id: string): Promise<UploadState> {
+  await locks.settle(id);
+  const upload = await liveUpload(ctx, id);
+  return { upload, recording: await recordingOf(ctx, upload) };
+}
+
+async function recordingOf(ctx: Context, upload: Upload) {
+  if (upload.recording_id === null) return null;
+  return (await findUploadRecording(ctx.db.kysely, upload.recording_id)) ?? null;
+}
+
+/**
+ * Appends a PATCH body at `offset`. Bytes are written as they arrive, so when the
+ * connection drops, what reached the server is kept and counted and the client resumes
+ * from there. A newer request for the same upload stops this one first: the client only
+ * sends one when it has given up on the older connection.
+ */
+export async function appendToUpload(
+  ctx: Context,
+  id: string,
+  offset: number,
+  body: Readable,
+): Promise<UploadState> {
+  const lock = await locks.acquire(id);
+  try {
+    let upload = await liveUpload(ctx, id);
+    if (offset !== upload.upload_offset) {
+      throw new AppError('conflict', `Upload-Offset must be ${upload.upload_offset}`);
+    }
+    if (upload.recording_id !== null) return { upload, recording: await recordingOf(ctx, upload) };
+    await touchUpload(ctx.db.kysely, id, ctx.clock() + UPLOAD_TTL_MS);
+
+    const stop = () => body.destroy();
+    lock.signal.addEventListener('abort', stop);
+    const { written, overflow } = await writeBody(partPath(ctx, id), body, offset,
+      upload.upload_length - offset).finally(() => lock.signal.removeEventListener('abort', stop));
+
+    const to = offset + written;
+    const now = ctx.clock();
+    if (written > 0 && !(await advanceUpload(ctx.db.kysely, id, offset, to, now,
+      now + UPLOAD_TTL_MS))) {
+      throw new AppError('conflict', 'the upload moved on meanwhile; ask where it stands');
+    }
+    upload = { ...upload, upload_offset: to, expires_at: now + UPLOAD_TTL_MS };
+    if (overflow) throw badRequest('Upload-Length', 'the body goes past Upload-Length');
+    if (to < upload.upload_length) return { upload, recording: null };
+    const recording = await finish(ctx, upload);
+    return { upload: { ...upload, recording_id: recording.id }, recording };
+  } finally {
+    lock.release();
+  }
+}
+
+/**
+ * Writes the body from `position` on, each chunk before the next is read, and reports how
+ * many bytes are on disk. A connection that drops ends the body early; that is not an error.
+ */
+async function writeBody(file: string, body: Readable, position: number, room: number) {
+  const handle = await open(file, 'r+');
+  let written = 0;
+  let overflow = false;
+  let failure: Error | null = null;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      const part = chunk.length > room - written ? chunk.subarray(0, room - written) : chunk;
+      try {
+        await writeAll(handle, part, position + written);
+      } catch (err) {
+        failure = err instanceof Error ? err : new Error(String(err));
+        break;
+      }
+      written += part.length;
+      if (part.length < chunk.length) {
+        overflow = true;
+        break;
+      }
+    }
+  } catch {
+    // The client went away or a newer request took over; the bytes written so far stand.
+  } finally {
+    await handle.datasync();
+    await handle.close();
+  }
+  if (failure !== null) throw failure;
+  return { written, overflow };
+}
+
+async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<void> {
+  let done = 0;
+  while (done < data.length) {
+    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+/**
+ * Turns the complete upload into a recording exactly as POST /upload does. The bytes are
+ * handed over under a second name, so that if creating the recording fails the upload is
+ * still whole and the client's retry finishes it.
+ */
+async function finish(ctx: Context, upload: Upload): Promise<{ id: number; name: string }> {
+  const meta = JSON.parse(upload.metadata) as StoredUploadMeta;
+  const account = await findAccountById(ctx.db.kysely, upload.account_id);
+  const env = await findEnvironmentByEnvId(ctx.db.kysely, upload.account_id, upload.env_id);
+  if (account === undefined || env === undefined) {
+    throw new AppError('not_found', "the upload's environment no longer exists");
+  }
+  const source = partPath(ctx, upload.id);
+  const staged = `${source}.${randomToken(8)}`;
+  await link(source, staged).catch(() => copyFile(source, staged));
+  const rec = await createRecording(ctx, account, env,
+    { path: staged, size: upload.upload_length, filename: meta.filename || 'recording' },
+    { ...meta, source: 'DESK' });
+  await finishUpload(ctx.db.kysely, upload.id, rec.id, ctx.clock());
+  await rm(source, { force: true });
+  ctx.log.info({ recordingId: rec.id, upload: upload.id }, 'resumable upload finished');
+  return { id: rec.id, name: rec.name };
+}
+
+/** tus termination: the upload and its bytes go; a write still running is stopped first. */
+export async function terminateUpload(ctx: Context, id: string): Promise<void> {
+  const lock = await locks.acquire(id);
+  try {
+    const upload = /^[a-f0-9]{32}$/.test(id) ? await findUpload(ctx.db.kysely, id) : undefined;
+    if (upload === undefined) throw new AppError('not_found', 'no such upload');
+    await deleteUpload(ctx.db.kysely, id);
+    await rm(partPath(ctx, id), { force: true });
+  } finally {
+    lock.release();
+  }
+}
+
+const EXPIRE_BATCH = 100;
+
+/** Removes uploads nobody touched for a day, bytes first, so no row outlives its file. */
+export function expireUploadsHandler(ctx: Context): JobHandler {
+  return {
+    async run(_job, signal) {
+      let removed = 0;
+      for (;;) {
+        const rows = await listExpiredUploads(ctx.db.kysely, ctx.clock(), EXPIRE_BATCH);
+        for (const row of rows) {
+          await rm(partPath(ctx, row.id), { force: true });
+          if (await deleteUpload(ctx.db.kysely, row.id)) removed += 1;
+        }
+        if (rows.length < EXPIRE_BATCH || signal.aborted) break;
+      }
+      ctx.log.info({ removed }, 'expired uploads removed');
+    },
+  };
+}
