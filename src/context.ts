@@ -5,6 +5,7 @@ import type { Db } from './db/connect.js';
 import type { JobQueue } from './jobs/queue.js';
 import type { SecretBox } from './lib/secrets.js';
 import type { MediaBinaries } from './media/binaries.js';
+import type { Metrics } from './metrics/standpipe.js';
 import type { MediaStore } from './storage/media-store.js';
 
 /** What services need from the running process, passed in so tests can build their own. */
@@ -17,4 +18,6 @@ export interface Context {
   readonly media: MediaBinaries;
   readonly queue: JobQueue;
   readonly clock: () => number;
+  /** This process's counters for /metrics. */
+  readonly metrics: Metrics;
 }

@@ -8,6 +8,7 @@ import { openDatabase } from './db/connect.js';
 import type { Db } from './db/connect.js';
 import { migrate } from './db/migrations.js';
 import { buildApp } from './http/app.js';
+import { buildProbeApp } from './http/probe-app.js';
 import { PeriodicScheduler } from './jobs/periodic.js';
 import type { PeriodicTask } from './jobs/periodic.js';
 import { JobQueue } from './jobs/queue.js';
@@ -15,6 +16,8 @@ import { WorkerPool } from './jobs/worker.js';
 import type { JobHandlers } from './jobs/worker.js';
 import { SecretBox } from './lib/secrets.js';
 import { locateMediaBinaries } from './media/binaries.js';
+import { Metrics } from './metrics/standpipe.js';
+import { queueStats } from './repositories/jobs.js';
 import { processRecordingHandler, removeStaleWorkDirs } from './services/processing.js';
 import { deliveryHandler } from './services/deliveries.js';
 import { pruneHandler } from './services/maintenance.js';
@@ -60,6 +63,7 @@ export async function createContext(
     store: createMediaStore(config),
     secrets: new SecretBox(config.secretKey),
     queue: new JobQueue(clock),
+    metrics: new Metrics({ queue: () => queueStats(db.kysely, clock()), clock }),
   };
 }
 
@@ -80,6 +84,7 @@ export function createWorkers(ctx: Context, retryScale?: number): WorkerPool[] {
   const common = {
     db: ctx.db, queue: ctx.queue, log: ctx.log, handlers, pollMs: worker.pollMs,
     leaseMs: worker.leaseMs, clock: ctx.clock, ...(retryScale === undefined ? {} : { retryScale }),
+    onJobEnd: ctx.metrics.jobEnded.bind(ctx.metrics),
   };
   return [
     new WorkerPool({ ...common, pool: 'media', concurrency: worker.mediaConcurrency }),
@@ -121,6 +126,10 @@ export async function startServer(
     if (config.publicUrlAuto && config.port === 0) config.publicUrl = url;
     ctx.log.info({ url, data: config.dataDir, database: ctx.db.description,
       outboundAllow: config.outboundAllow.entries.map((e) => e.source) }, 'standpipe ready');
+  } else if (config.metricsPort !== null) {
+    app = await buildProbeApp(ctx);
+    url = await app.listen({ host: config.host, port: config.metricsPort });
+    ctx.log.info({ url }, 'health and metrics listening');
   }
   const workers = config.worker.enabled ? createWorkers(ctx, options.retryScale) : [];
   if (workers.length > 0) {
@@ -128,6 +137,10 @@ export async function startServer(
     if (removed > 0) ctx.log.info({ removed }, 'removed work folders of stopped processes');
   }
   for (const pool of workers) pool.start();
+  if (workers.length > 0) {
+    ctx.log.info({ database: ctx.db.description, media: config.worker.mediaConcurrency,
+      webhooks: config.worker.webhookConcurrency }, 'workers started');
+  }
   const scheduler = new PeriodicScheduler(ctx.db, ctx.queue, ctx.log, periodicTasks(), ctx.clock);
   if (workers.length > 0) scheduler.start();
 

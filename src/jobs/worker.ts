@@ -36,7 +36,15 @@ export interface WorkerPoolOptions {
   retryScale?: number;
   /** At most this many jobs of one group run at once, across every process. */
   groupLimit?: number;
+  /** Told how each attempt ended and how long it ran, for metrics. */
+  onJobEnd?: (type: JobType, outcome: JobOutcome, ms: number) => void;
 }
+
+/** How an attempt ended: finished, put back for a retry, failed for good, or released. */
+export type JobOutcome = 'done' | 'retry' | 'failed' | 'released';
+
+/** How long jobs get, once aborted at the end of a shutdown's grace period, to stop. */
+const ABORT_WAIT_MS = 2000;
 
 interface Running {
   promise: Promise<void>;
@@ -57,6 +65,7 @@ export class WorkerPool {
   #accepting = false;
   #filling = false;
   #refill = false;
+  #claiming: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
   #unsubscribe: (() => void) | undefined;
 
@@ -85,6 +94,8 @@ export class WorkerPool {
     this.#accepting = false;
     clearInterval(this.#timer);
     this.#unsubscribe?.();
+    // A claim on its way either launches its job, so it is waited for below, or releases it.
+    await this.#claiming;
     const all = Promise.all([...this.#running].map((r) => r.promise));
     const timedOut = await Promise.race([
       all.then(() => false),
@@ -93,7 +104,12 @@ export class WorkerPool {
     if (!timedOut) return;
     const left = [...this.#running];
     for (const r of left) r.abort.abort(new Error('worker shutting down'));
-    await Promise.allSettled(left.map((r) => r.promise));
+    // A handler that does not heed its signal is not waited for long: its job is released
+    // anyway, and should the handler still finish, the finish is refused with the lease gone.
+    await Promise.race([
+      Promise.allSettled(left.map((r) => r.promise)),
+      new Promise((resolve) => setTimeout(resolve, ABORT_WAIT_MS).unref()),
+    ]);
     for (const r of left) {
       await releaseJob(this.#o.db.kysely, r.job.id, this.workerId, this.#clock());
     }
@@ -105,7 +121,7 @@ export class WorkerPool {
       return;
     }
     this.#filling = true;
-    this.#fill()
+    this.#claiming = this.#fill()
       .catch((err: unknown) => this.#o.log.error({ err, pool: this.#o.pool }, 'job claim failed'))
       .finally(() => {
         this.#filling = false;
@@ -123,6 +139,11 @@ export class WorkerPool {
       const job = await claimJob(db.kysely, db.dialect, this.#types, this.workerId, now,
         this.#o.leaseMs, this.#o.groupLimit);
       if (job === undefined) return;
+      if (!this.#accepting) {
+        // stop() came while this claim was on its way: hand the job straight back.
+        await releaseJob(db.kysely, job.id, this.workerId, this.#clock());
+        return;
+      }
       this.#launch(job);
     }
   }
@@ -159,18 +180,25 @@ export class WorkerPool {
       await handler.run(job, abort.signal);
       await finishJob(db.kysely, job.id, this.workerId, this.#clock());
       jobLog.debug({ ms: this.#clock() - started }, 'job done');
+      this.#o.onJobEnd?.(type, 'done', this.#clock() - started);
     } catch (caught) {
       const err = caught instanceof Error ? caught : new Error(String(caught));
-      if (abort.signal.aborted && !this.#accepting) return;
-      await this.#failed(job, handler, err, jobLog).catch((hookErr: unknown) => {
+      if (abort.signal.aborted && !this.#accepting) {
+        this.#o.onJobEnd?.(type, 'released', this.#clock() - started);
+        return;
+      }
+      const outcome = await this.#failed(job, handler, err, jobLog).catch((hookErr: unknown) => {
         jobLog.error({ err: hookErr }, 'recording a job failure failed');
+        return 'retry' as const;
       });
+      this.#o.onJobEnd?.(type, outcome, this.#clock() - started);
     } finally {
       clearInterval(heartbeat);
     }
   }
 
-  async #failed(job: Job, handler: JobHandler, err: Error, jobLog: Logger): Promise<void> {
+  async #failed(job: Job, handler: JobHandler, err: Error,
+    jobLog: Logger): Promise<'retry' | 'failed'> {
     const now = this.#clock();
     const policy = JOB_POLICIES[job.type as JobType];
     const scale = this.#o.retryScale ?? 1;
@@ -186,9 +214,10 @@ export class WorkerPool {
     if (retryAt !== null) {
       jobLog.warn({ err: err.message, retryInMs: retryAt - now }, 'job failed, will retry');
       if (handler.retrying !== undefined) await handler.retrying(job, err, retryAt);
-      return;
+      return 'retry';
     }
     jobLog.error({ err: err.message }, 'job failed for good');
     if (handler.giveUp !== undefined) await handler.giveUp(job, err);
+    return 'failed';
   }
 }

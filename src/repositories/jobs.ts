@@ -153,3 +153,33 @@ export async function nextDueAt(db: Exec, types: readonly string[]): Promise<num
     .where('type', 'in', types).where('status', '=', 'queued').executeTakeFirst();
   return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }
+
+export interface QueueStat {
+  type: string;
+  /** `due`: waiting for a worker now; `scheduled`: a retry or delay not yet due. */
+  state: 'due' | 'scheduled' | 'running';
+  count: number;
+  /** For due jobs, the earliest time one of them became due. */
+  oldestDueAt: number | null;
+}
+
+/** Jobs waiting or running, by type: the queue depth that the metrics endpoint reports. */
+export async function queueStats(db: Exec, now: number): Promise<QueueStat[]> {
+  const due = await db.selectFrom('jobs')
+    .select((eb) => ['type', eb.fn.countAll().as('n'), eb.fn.min('run_at').as('oldest')])
+    .where('status', '=', 'queued').where('run_at', '<=', now).groupBy('type').execute();
+  const scheduled = await db.selectFrom('jobs')
+    .select((eb) => ['type', eb.fn.countAll().as('n')])
+    .where('status', '=', 'queued').where('run_at', '>', now).groupBy('type').execute();
+  const running = await db.selectFrom('jobs')
+    .select((eb) => ['type', eb.fn.countAll().as('n')])
+    .where('status', '=', 'running').groupBy('type').execute();
+  return [
+    ...due.map((r) => ({ type: r.type, state: 'due' as const, count: Number(r.n),
+      oldestDueAt: r.oldest === null ? null : Number(r.oldest) })),
+    ...scheduled.map((r) => ({ type: r.type, state: 'scheduled' as const, count: Number(r.n),
+      oldestDueAt: null })),
+    ...running.map((r) => ({ type: r.type, state: 'running' as const, count: Number(r.n),
+      oldestDueAt: null })),
+  ];
+}

@@ -13,7 +13,7 @@ import { AppError } from '../lib/errors.js';
 /** Sends one webhook delivery; a failure is thrown so that the queue retries on schedule. */
 export function webhookDeliveryHandler(ctx: Context): JobHandler {
   return {
-    async run(job: Job) {
+    async run(job: Job, signal: AbortSignal) {
       const { deliveryId } = JSON.parse(job.payload) as { deliveryId: number };
       const db = ctx.db.kysely;
       const delivery = await findDelivery(db, deliveryId);
@@ -23,6 +23,7 @@ export function webhookDeliveryHandler(ctx: Context): JobHandler {
       const hook = await findWebhook(db, delivery.account_id, delivery.webhook_id);
       const account = await findAccountById(db, delivery.account_id);
       if (hook === undefined || account === undefined || hook.active !== 1) {
+        ctx.metrics.webhookDeliveries.inc({ outcome: 'cancelled' });
         await updateDelivery(db, delivery.id, { status: 'cancelled', next_attempt_at: null,
           last_error: 'webhook deleted or inactive' });
         return;
@@ -30,6 +31,7 @@ export function webhookDeliveryHandler(ctx: Context): JobHandler {
       if (delivery.recording_id !== null) {
         const rec = await findRecordingForJob(db, delivery.recording_id);
         if (rec === undefined || rec.deleted_at !== null) {
+          ctx.metrics.webhookDeliveries.inc({ outcome: 'cancelled' });
           await updateDelivery(db, delivery.id, { status: 'cancelled', next_attempt_at: null,
             last_error: 'recording deleted' });
           return;
@@ -45,7 +47,11 @@ export function webhookDeliveryHandler(ctx: Context): JobHandler {
         headers,
         timeoutMs: ctx.config.webhookTimeoutMs,
         allow: ctx.config.outboundAllow,
+        signal,
       });
+      // An attempt cut short by a shutdown is not logged as one: the job is released and
+      // the delivery is sent again in full by the next worker.
+      if (signal.aborted && !result.ok) throw new Error('webhook attempt aborted');
 
       const attempts = delivery.attempts + 1;
       const base = {
@@ -54,6 +60,8 @@ export function webhookDeliveryHandler(ctx: Context): JobHandler {
         last_duration_ms: Math.round(result.durationMs),
         last_error: result.error,
       };
+      const outcome = result.ok ? 'delivered' : result.gone ? 'gone' : 'failed';
+      ctx.metrics.webhookDeliveries.inc({ outcome });
       if (result.ok) {
         await updateDelivery(db, delivery.id, { ...base, status: 'delivered',
           delivered_at: ctx.clock(), next_attempt_at: null });

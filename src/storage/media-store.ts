@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -19,6 +20,8 @@ export interface MediaStore {
   open(key: string, range?: { start: number; end: number }): Promise<Readable>;
   size(key: string): Promise<number | null>;
   delete(key: string): Promise<void>;
+  /** Resolves when the store can be reached and written to; for readiness checks. */
+  ready?(): Promise<void>;
 }
 
 const KEY_PATTERN = /^[a-f0-9]{32}\/[A-Za-z0-9][A-Za-z0-9_.-]{0,200}$/;
@@ -82,5 +85,10 @@ export class LocalMediaStore implements MediaStore {
 
   async delete(key: string): Promise<void> {
     await rm(this.pathOf(key), { force: true });
+  }
+
+  async ready(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    await access(this.root, constants.R_OK | constants.W_OK);
   }
 }

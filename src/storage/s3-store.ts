@@ -4,7 +4,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand } from '@aws-sdk/client-s3';
+import {
+  DeleteObjectCommand, GetObjectCommand, HeadBucketCommand, HeadObjectCommand,
+} from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 
 import { AppError } from '../lib/errors.js';
@@ -83,5 +85,9 @@ export class S3MediaStore implements MediaStore {
   async delete(key: string): Promise<void> {
     const target = { Bucket: this.#o.bucket, Key: checkKey(key) };
     await this.#client.send(new DeleteObjectCommand(target));
+  }
+
+  async ready(): Promise<void> {
+    await this.#client.send(new HeadBucketCommand({ Bucket: this.#o.bucket }));
   }
 }

@@ -23,6 +23,8 @@ export interface WebhookRequest {
   maxResponseBytes?: number;
   /** Name resolution to use instead of the system's, e.g. for split-horizon setups. */
   resolver?: LookupResolver;
+  /** Gives up at once when aborted, as a worker that is shutting down asks. */
+  signal?: AbortSignal;
 }
 
 export interface WebhookResult {
@@ -152,6 +154,7 @@ export async function sendWebhook(req: WebhookRequest): Promise<WebhookResult> {
     throw err;
   }
 
+  if (req.signal?.aborted === true) return failure(elapsed(), 'aborted before sending');
   const body = req.format === 'json' ? req.jsonText : buildFormBody(req.jsonText);
   const maxBytes = req.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
   const transport = target.protocol === 'https:' ? https : http;
@@ -231,6 +234,11 @@ export async function sendWebhook(req: WebhookRequest): Promise<WebhookResult> {
     request.on('error', (err) => {
       finish(response === null ? failure(elapsed(), describeError(err)) : fromResponse(response));
     });
+
+    const onAbort = () => finish(response === null
+      ? failure(elapsed(), 'aborted before the receiver answered') : fromResponse(response));
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    request.once('close', () => req.signal?.removeEventListener('abort', onAbort));
 
     request.end(body);
   });
