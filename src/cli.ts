@@ -15,8 +15,9 @@ import { createAccount } from './services/accounts.js';
 const USAGE = `usage: standpipe <command> [options]
 
 commands:
-  serve [--port N] [--host H] [--data DIR] [--no-worker]   run the API and the workers
-  worker [--data DIR]                                       run the workers only
+  serve [--port N] [--host H] [--data DIR] [--no-worker] [--concurrency N]
+                                                            run the API and the workers
+  worker [--data DIR] [--concurrency N]                     run the workers only
   migrate [--data DIR]                                      apply database migrations
   account create --name NAME --email EMAIL [--data DIR]     create an account (prints JSON)
   account export --account-hash H [--out FILE] [--data DIR]
@@ -33,6 +34,7 @@ const OPTIONS = {
   data: { type: 'string' },
   database: { type: 'string' },
   'no-worker': { type: 'boolean' },
+  concurrency: { type: 'string' },
   name: { type: 'string' },
   email: { type: 'string' },
   'account-hash': { type: 'string' },
@@ -59,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const flags: ConfigFlags = {
     host: values.host, port: values.port, data: values.data, database: values.database,
-    noWorker: values['no-worker'],
+    noWorker: values['no-worker'], concurrency: values.concurrency,
   };
 
   switch (command) {
@@ -68,12 +70,15 @@ async function main(argv: string[]): Promise<number> {
       const config = loadConfig(flags);
       const server = await startServer(config, { http: command === 'serve' });
       // Worker timers do not hold the process open (so tests can stop them freely); a
-      // worker process without an HTTP listener is kept alive here until a signal comes.
-      const keepAlive = setInterval(() => undefined, 1 << 30);
+      // worker process without an HTTP listener is kept alive here until it exits, also
+      // through a shutdown, while its jobs finish or are released.
+      setInterval(() => undefined, 1 << 30);
       const shutdown = (signal: string) => {
-        server.ctx.log.info({ signal }, 'shutting down');
-        clearInterval(keepAlive);
-        server.stop().then(() => process.exit(0), () => process.exit(1));
+        server.ctx.log.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
+        server.stop(config.shutdownGraceMs).then(() => process.exit(0), (err: unknown) => {
+          server.ctx.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        });
       };
       process.once('SIGTERM', () => shutdown('SIGTERM'));
       process.once('SIGINT', () => shutdown('SIGINT'));

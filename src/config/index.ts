@@ -29,6 +29,14 @@ export interface Config {
   /** Take the client address from X-Forwarded-For: only behind a proxy that sets it. */
   trustProxy: boolean;
   worker: WorkerConfig;
+  /** Requests a minute per API key, and uploads per client address; 0 turns it off. */
+  rateLimitPerMinute: number;
+  /** On SIGTERM, how long running jobs get to finish before they are released. */
+  shutdownGraceMs: number;
+  /** When set, GET /metrics wants `Authorization: Bearer <token>`. */
+  metricsToken: string | null;
+  /** Where a worker process answers /healthz, /readyz and /metrics; null for nowhere. */
+  metricsPort: number | null;
   mediaStore: MediaStoreConfig;
   delivery: DeliveryConfig;
 }
@@ -48,6 +56,8 @@ export interface ConfigFlags {
   data?: string | undefined;
   database?: string | undefined;
   noWorker?: boolean | undefined;
+  /** Conversions at once in this process (STANDPIPE_MEDIA_CONCURRENCY). */
+  concurrency?: string | undefined;
 }
 
 export class ConfigError extends Error {
@@ -122,6 +132,15 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     else secretKey = parsed;
   }
 
+  let mediaConcurrency = int('STANDPIPE_MEDIA_CONCURRENCY', 1, 1, 64);
+  const raw = flags.concurrency;
+  if (raw !== undefined) {
+    const n = Number(raw);
+    if (Number.isInteger(n) && n >= 1 && n <= 64) mediaConcurrency = n;
+    else problems.push(`--concurrency must be an integer from 1 to 64, got "${raw}"`);
+  }
+  const metricsPort = (env.STANDPIPE_METRICS_PORT ?? '') === ''
+    ? null : int('STANDPIPE_METRICS_PORT', 0, 0, 65535);
   const config: Config = {
     host,
     port,
@@ -142,11 +161,16 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     trustProxy: env.STANDPIPE_TRUST_PROXY === '1' || env.STANDPIPE_TRUST_PROXY === 'true',
     worker: {
       enabled: flags.noWorker !== true,
-      mediaConcurrency: int('STANDPIPE_MEDIA_CONCURRENCY', 1, 1, 64),
+      mediaConcurrency,
       webhookConcurrency: int('STANDPIPE_WEBHOOK_CONCURRENCY', 16, 1, 512),
       pollMs: int('STANDPIPE_JOB_POLL_MS', 500, 10, 60_000),
       leaseMs: int('STANDPIPE_JOB_LEASE_MS', 30_000, 500, 3600_000),
     },
+    rateLimitPerMinute: int('STANDPIPE_RATE_LIMIT_PER_MINUTE', 600, 0, 1_000_000),
+    shutdownGraceMs: int('STANDPIPE_SHUTDOWN_GRACE_MS', 10_000, 0, 3600_000),
+    metricsToken: env.STANDPIPE_METRICS_TOKEN === undefined || env.STANDPIPE_METRICS_TOKEN === ''
+      ? null : env.STANDPIPE_METRICS_TOKEN,
+    metricsPort,
     mediaStore: readMediaStoreConfig(env, problems),
     delivery: readDeliveryConfig(env, problems, int),
   };

@@ -11,6 +11,7 @@ import type { Account } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import { ApiKeyAuth } from '../services/auth.js';
 import { errorBody } from './envelope.js';
+import { rateLimitHooks } from './rate-limit.js';
 import { accountRoutes } from './routes/account.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { deliveryRoutes } from './routes/deliveries.js';
@@ -113,8 +114,11 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     apiKeys.count(account.id);
   };
 
+  const limits = rateLimitHooks(ctx);
+  app.addHook('onRequest', limits.byAddress);
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate);
+    api.addHook('onRequest', limits.byApiKey);
     await videoRoutes(api, ctx);
     await accountRoutes(api, ctx);
     await environmentRoutes(api, ctx);

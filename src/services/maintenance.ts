@@ -1,6 +1,7 @@
 import type { Context } from '../context.js';
 import type { JobHandler } from '../jobs/worker.js';
 import { pruneFinished } from '../repositories/maintenance.js';
+import { pruneRateLimits } from '../repositories/rate-limits.js';
 
 const BATCH = 1000;
 const DAY_MS = 86_400_000;
@@ -17,7 +18,9 @@ export function pruneHandler(ctx: Context): JobHandler {
         total.jobs += removed.jobs;
         if ((removed.deliveries < BATCH && removed.jobs < BATCH) || signal.aborted) break;
       }
-      ctx.log.info(total, 'pruned delivery log and finished jobs');
+      // A client's row is rewritten by its next request; rows of clients gone quiet go here.
+      const rateLimits = await pruneRateLimits(ctx.db.kysely, ctx.clock() - 3600_000);
+      ctx.log.info({ ...total, rateLimits }, 'pruned delivery log and finished jobs');
     },
   };
 }

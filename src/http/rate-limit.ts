@@ -1,0 +1,44 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+
+import type { Context } from '../context.js';
+import { RateLimiter, addressKey } from '../services/rate-limit.js';
+import { errorBody } from './envelope.js';
+
+type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
+
+/** Routes that take no API key and are limited per client address instead. */
+const BY_ADDRESS = new Set(['POST /upload']);
+
+/**
+ * The two limits: per API key on authenticated routes, per client address on uploads that
+ * take none. Both count in the database, so the limit holds across every API process.
+ */
+export function rateLimitHooks(ctx: Context): { byApiKey: Hook; byAddress: Hook } {
+  const limiter = new RateLimiter(ctx.db.kysely, ctx.config.rateLimitPerMinute, ctx.clock);
+
+  const limit = async (request: FastifyRequest, reply: FastifyReply, key: string,
+    scope: 'api_key' | 'address', what: string) => {
+    const decision = await limiter.hit(key);
+    void reply.header('x-ratelimit-limit', decision.limit)
+      .header('x-ratelimit-remaining', decision.remaining);
+    if (decision.allowed) return undefined;
+    ctx.metrics.rateLimited.inc({ scope });
+    request.log.debug({ scope }, 'rate limited');
+    return reply.code(429).header('retry-after', decision.resetSeconds)
+      .send(errorBody(request.method, 429, `too many requests: at most ${decision.limit} a ` +
+        `minute ${what}; try again in ${decision.resetSeconds} s`));
+  };
+
+  return {
+    byApiKey: async (request, reply) => {
+      if (!limiter.enabled) return undefined;
+      return limit(request, reply, `account:${request.account.id}`, 'api_key',
+        'for this API key');
+    },
+    byAddress: async (request, reply) => {
+      if (!limiter.enabled) return undefined;
+      if (!BY_ADDRESS.has(`${request.method} ${request.routeOptions.url ?? ''}`)) return undefined;
+      return limit(request, reply, addressKey(request.ip), 'address', 'from this address');
+    },
+  };
+}
