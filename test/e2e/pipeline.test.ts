@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { insertWebhook } from '../../src/repositories/webhooks.js';
 import { startReceiver } from '../helpers/receiver.js';
 import type { Receiver, RecordedRequest } from '../helpers/receiver.js';
 import { DIALECTS, eventually, startTestServer, uploadFile } from '../helpers/harness.js';
@@ -206,7 +207,18 @@ describe.each(DIALECTS)('a recording from upload to webhooks (%s)', (dialect) =>
     const target = await startReceiver();
     try {
       const acct = await guarded.account();
-      await guarded.api(acct.api_key, 'POST', '/webhook', { webhook: target.url('/x') });
+      const saved = await guarded.api(acct.api_key, 'POST', '/webhook',
+        { webhook: target.url('/x') });
+      expect(saved.status).toBe(400);
+      expect(String(saved.json.message)).toMatch(/STANDPIPE_OUTBOUND_ALLOW/);
+      // A webhook saved while the operator still allowed the address is refused at send time.
+      await insertWebhook(guarded.server.ctx.db.kysely, {
+        account_id: acct.id, env_id: 1, webhook: target.url('/x'), webhook_recorded: 1,
+        webhook_transcoded: 0, webhook_converted: 1, webhook_copied_pipe_s3: 1,
+        webhook_copied_s3: 0, webhook_copied_ftp: 0, webhook_copied_dbox: 0, active: 1,
+        format: 'json', secret_enc: guarded.server.ctx.secrets.seal('whsec_c2VjcmV0'),
+        previous_secret_enc: null, previous_secret_until: null, created_at: Date.now(),
+      });
       await uploadFile(guarded.url, { accountHash: acct.account_hash,
         eid: acct.environment.env_code }, { name: 'a.webm', data: await readFile(CHROMIUM_WEBM) });
       const row = await eventually(async () => {
