@@ -6,8 +6,11 @@ import { errorBody } from './envelope.js';
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<FastifyReply | undefined>;
 
-/** Routes that take no API key and are limited per client address instead. */
-const BY_ADDRESS = new Set(['POST /upload']);
+/**
+ * Routes that take no API key and are limited per client address instead: uploads and the
+ * creation of resumable ones (their PATCH requests are many per upload and not counted).
+ */
+const BY_ADDRESS = new Set(['POST /upload', 'POST /tus']);
 
 /**
  * The two limits: per API key on authenticated routes, per client address on uploads that
