@@ -1,6 +1,10 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const BROWSER_GLOBALS = ['window', 'document', 'navigator', 'location', 'console', 'setTimeout',
+  'clearTimeout', 'setInterval', 'clearInterval', 'URL', 'Blob', 'MediaRecorder', 'XMLHttpRequest',
+  'TextEncoder', 'btoa', 'performance', 'requestAnimationFrame', 'Promise', 'Uint8Array'];
+
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', 'data/', 'scripts/*.mjs'] },
   js.configs.recommended,
@@ -36,5 +40,15 @@ export default tseslint.config(
   {
     files: ['eslint.config.js'],
     ...tseslint.configs.disableTypeChecked,
+  },
+  {
+    // Plain scripts that run in visitors' browsers, served as they are.
+    files: ['src/recorder/**/*.js', 'src/dashboard/assets/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'script',
+      parserOptions: { projectService: false, project: null },
+      globals: Object.fromEntries(BROWSER_GLOBALS.map((name) => [name, 'readonly'])),
+    },
   },
 );

@@ -60,7 +60,7 @@ export async function createContext(
     log,
     media,
     clock,
-    store: createMediaStore(config),
+    store: await createMediaStore(config),
     secrets: new SecretBox(config.secretKey),
     queue: new JobQueue(clock),
     metrics: new Metrics({ queue: () => queueStats(db.kysely, clock()), clock }),

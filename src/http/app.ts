@@ -18,6 +18,7 @@ import { deliveryRoutes } from './routes/deliveries.js';
 import { environmentRoutes } from './routes/environments.js';
 import { mediaRoutes } from './routes/media.js';
 import { privacyRoutes } from './routes/privacy.js';
+import { recorderRoutes } from './routes/recorder.js';
 import { systemRoutes } from './routes/system.js';
 import { tusRoutes } from './routes/tus.js';
 import { uploadRoutes } from './routes/upload.js';
@@ -129,6 +130,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   });
   await uploadRoutes(app, ctx);
   await tusRoutes(app, ctx);
+  await recorderRoutes(app);
   await mediaRoutes(app, ctx);
   await systemRoutes(app, ctx);
   return app;

@@ -58,7 +58,7 @@ export async function testCredentials(
   let session: DestinationSession | null = null;
   const signal = AbortSignal.timeout(ctx.config.delivery.timeoutMs * 2);
   try {
-    const dest = destinationFor(target, row, ctx);
+    const dest = await destinationFor(target, row, ctx);
     step = 'connect';
     session = await dest.open(signal);
     step = 'write';

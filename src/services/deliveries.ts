@@ -175,7 +175,7 @@ export function deliveryHandler(ctx: Context): JobHandler {
       let written: WrittenFile[];
       let dest: Destination;
       try {
-        dest = destinationFor(p.target, row, ctx);
+        dest = await destinationFor(p.target, row, ctx);
         written = await copyFiles(ctx, dest, storedFiles(account, rec), workDir, signal);
       } catch (caught) {
         const err = caught instanceof AppError ? caught

@@ -1,0 +1,594 @@
+/**
+ * standpipe's browser recorder, compatible with Pipe's embed code 2.0: <piperecorder>
+ * elements and PipeSDK.insert(), the same recorder methods and events. Records with
+ * MediaRecorder and uploads with tus (createTusUpload, served in the same file), so a dropped
+ * connection resumes where it stopped.
+ */
+/* global createTusUpload */
+(function () {
+  'use strict';
+
+  if (window.PipeSDK && window.PipeSDK.standpipe) return;
+
+  var script = document.currentScript ||
+    document.querySelector('script[src$="/2.0/pipe.js"]');
+  // The server is wherever this script came from: a page moves by changing the host only.
+  var BASE = script ? new URL('../', script.src).href.replace(/\/$/, '') : location.origin;
+
+  var ICONS = {
+    camera: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M4 7h11a2 2 0 0 1 2 2v1.5' +
+      'l3.6-2.4A.9.9 0 0 1 22 8.8v6.4a.9.9 0 0 1-1.4.7L17 13.5V15a2 2 0 0 1-2 2H4a2 2 0 0 1' +
+      '-2-2V9a2 2 0 0 1 2-2z"/></svg>',
+    mic: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 3a3 3 0 0 1 3 3v6a3 3 0 0' +
+      ' 1-6 0V6a3 3 0 0 1 3-3zm-7 9h2a5 5 0 0 0 10 0h2a7 7 0 0 1-6 6.9V21h-2v-2.1A7 7 0 0 1 ' +
+      '5 12z"/></svg>',
+    record: '<svg viewBox="0 0 24 24" aria-hidden="true"><circle cx="12" cy="12" r="7"/></svg>',
+    stop: '<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="6" y="6" width="12" ' +
+      'height="12" rx="2"/></svg>',
+    play: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M8 5.5v13a.8.8 0 0 0 1.2.7l' +
+      '10.4-6.5a.8.8 0 0 0 0-1.4L9.2 4.8A.8.8 0 0 0 8 5.5z"/></svg>',
+    pause: '<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="6" y="5" width="4" ' +
+      'height="14" rx="1"/><rect x="14" y="5" width="4" height="14" rx="1"/></svg>',
+    again: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 5a7 7 0 1 1-6.6 4.7l1.9' +
+      '.6A5 5 0 1 0 12 7v3L7.5 6 12 2v3z"/></svg>',
+    save: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 3l5 5h-3.5v6h-3V8H7l5-5z' +
+      'M5 17h14v3H5z"/></svg>',
+    check: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M9.5 16.2L5.3 12l-1.4 1.4 ' +
+      '5.6 5.6L20.1 8.4 18.7 7z"/></svg>',
+    warn: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 2L1 21h22L12 2zm1 15h-2' +
+      'v2h2v-2zm0-7h-2v5h2v-5z"/></svg>',
+  };
+
+  var VIDEO_TYPES = ['video/webm;codecs=vp8,opus', 'video/webm;codecs=vp9,opus', 'video/webm',
+    'video/mp4;codecs=avc1,mp4a', 'video/mp4'];
+  var AUDIO_TYPES = ['audio/webm;codecs=opus', 'audio/webm', 'audio/mp4', 'audio/ogg'];
+  var QUALITY = { '240p': 240, '360p': 360, '480p': 480, '720p': 720, '1080p': 1080 };
+
+  function h(tag, attrs, children) {
+    var el = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) {
+      if (k === 'text') el.textContent = attrs[k];
+      else if (k === 'html') el.innerHTML = attrs[k];
+      else el.setAttribute(k, attrs[k]);
+    });
+    (children || []).forEach(function (c) { el.appendChild(c); });
+    return el;
+  }
+
+  function button(cls, icon, label) {
+    return h('button', { type: 'button', class: 'pipe-btn ' + cls },
+      [h('span', { class: 'pipe-icon', html: ICONS[icon] }), h('span', { text: label })]);
+  }
+
+  function clock(seconds) {
+    var s = Math.max(0, Math.floor(seconds));
+    return String(Math.floor(s / 60)).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0');
+  }
+
+  function spoken(seconds) {
+    var s = Math.round(seconds);
+    if (s < 60) return s + (s === 1 ? ' second' : ' seconds');
+    var m = Math.floor(s / 60);
+    return m + (m === 1 ? ' minute' : ' minutes') + (s % 60 ? ' ' + (s % 60) + ' seconds' : '');
+  }
+
+  function flag(value, fallback) {
+    if (value === undefined || value === null || value === '') return fallback;
+    return String(value) === '1' || value === true;
+  }
+
+  /** Attributes of a <piperecorder> element as PipeSDK.insert() parameters. */
+  function paramsOf(el) {
+    var p = {};
+    Array.prototype.forEach.call(el.attributes, function (a) {
+      var name = a.name.toLowerCase();
+      if (name.indexOf('pipe-') === 0) p[name.slice(5)] = a.value;
+    });
+    return {
+      size: { width: p.width, height: p.height },
+      accountHash: p.accounthash, eid: p.eid, mrt: p.mrt, avrec: p.avrec, payload: p.payload,
+      ao: p.ao, asv: p.asv, mv: p.mv, sis: p.sis, qualityurl: p.qualityurl,
+    };
+  }
+
+  function describeMediaError(err, audioOnly) {
+    var device = audioOnly ? 'microphone' : 'camera and microphone';
+    var name = err && err.name;
+    if (name === 'NotAllowedError' || name === 'SecurityError' ||
+      name === 'PermissionDeniedError') {
+      return { title: (audioOnly ? 'Microphone' : 'Camera') + ' access was refused',
+        text: 'Allow this page to use your ' + device + ' (look for the icon in the address ' +
+          'bar or in your browser\u2019s site settings), then try again.' };
+    }
+    if (name === 'NotFoundError' || name === 'DevicesNotFoundError' ||
+      name === 'OverconstrainedError') {
+      return { title: audioOnly ? 'No microphone found' : 'No camera found',
+        text: 'Connect a ' + (audioOnly ? 'microphone' : 'camera') + ' and check that it is ' +
+          'switched on, then try again.' };
+    }
+    if (name === 'NotReadableError' || name === 'TrackStartError' || name === 'AbortError') {
+      return { title: 'Your ' + (audioOnly ? 'microphone' : 'camera') + ' is busy',
+        text: 'Another application or tab may be using it. Close it, then try again.' };
+    }
+    return { title: 'The ' + device + ' could not be started',
+      text: (err && err.message ? err.message + '. ' : '') + 'Reload the page and try again.' };
+  }
+
+  class Recorder {
+    constructor(id, host, params) {
+      this.id = id;
+      this.host = host;
+      const size = params.size || {};
+      this.width = Number(size.width || params.width) || 640;
+      this.height = Number(size.height || params.height) || 390;
+      this.accountHash = params.accountHash || params.accounthash || '';
+      this.eid = params.eid === undefined ? '' : String(params.eid);
+      this.mrt = Math.max(1, Number(params.mrt) || 600);
+      this.payload = params.payload === undefined ? '' : String(params.payload);
+      this.audioOnly = flag(params.ao, false);
+      this.canRecord = flag(params.avrec, true);
+      this.autoSave = flag(params.asv, false);
+      this.mirror = flag(params.mv, true);
+      const quality = /(\d{3,4}p)/.exec(String(params.qualityurl || ''));
+      this.quality = (quality && QUALITY[quality[1]]) || 480;
+      this.streamName = '';
+      this.state = 'idle';
+      this.build();
+    }
+
+    build() {
+      const ao = this.audioOnly;
+      const ui = {};
+      this.ui = ui;
+      ui.video = h('video', { class: 'pipe-video', playsinline: '', 'aria-label': 'Preview' });
+      ui.video.muted = true;
+      ui.meter = h('div', { class: 'pipe-meter', 'aria-hidden': 'true' }, [
+        h('span', { class: 'pipe-meter-icon', html: ICONS.mic }),
+        h('span', { class: 'pipe-bars' }, [0, 1, 2, 3, 4, 5, 6].map(() => h('i')))]);
+      ui.start = button('pipe-start-btn', ao ? 'mic' : 'camera',
+        ao ? 'Record audio' : 'Record video');
+      ui.intro = h('div', { class: 'pipe-panel pipe-intro' }, [ui.start, h('p', {
+        class: 'pipe-hint',
+        text: 'Your browser will ask to use your ' + (ao ? 'microphone.' : 'camera and microphone.'),
+      })]);
+      ui.errorTitle = h('strong', { class: 'pipe-error-title' });
+      ui.errorText = h('p', { class: 'pipe-error-text' });
+      ui.retry = button('pipe-retry', 'again', 'Try again');
+      ui.error = h('div', { class: 'pipe-panel pipe-error', role: 'alert', hidden: '' }, [
+        h('span', { class: 'pipe-error-icon', html: ICONS.warn }), ui.errorTitle, ui.errorText,
+        ui.retry]);
+      ui.done = h('div', { class: 'pipe-panel pipe-done', hidden: '' }, [
+        h('span', { class: 'pipe-done-icon', html: ICONS.check }),
+        h('strong', { text: 'Recording saved' }),
+        h('p', { class: 'pipe-hint', text: 'Thank you. You can close this page.' })]);
+      ui.rec = h('div', { class: 'pipe-rec', hidden: '' }, [h('span', { class: 'pipe-dot' }),
+        h('span', { text: 'REC' })]);
+      ui.timer = h('div', { class: 'pipe-timer', role: 'timer', 'aria-label': 'Recording time' });
+      ui.stage = h('div', { class: 'pipe-stage' }, [ui.video, ui.meter, ui.rec, ui.timer,
+        ui.intro, ui.error, ui.done]);
+
+      ui.bar = h('span', { class: 'pipe-bar' });
+      ui.progress = h('div', { class: 'pipe-progress', role: 'progressbar',
+        'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': '0',
+        'aria-label': 'Upload progress' }, [ui.bar]);
+      ui.progressText = h('span', { class: 'pipe-progress-text' });
+      ui.upload = h('div', { class: 'pipe-upload', hidden: '' }, [ui.progress, ui.progressText]);
+
+      ui.record = button('pipe-record', 'record', 'Record');
+      ui.stop = button('pipe-stop', 'stop', 'Stop');
+      ui.play = button('pipe-play', 'play', 'Play');
+      ui.pause = button('pipe-pause', 'pause', 'Pause');
+      ui.again = button('pipe-again', 'again', 'Record again');
+      ui.save = button('pipe-save pipe-primary', 'save', 'Save');
+      ui.controls = h('div', { class: 'pipe-controls', role: 'toolbar',
+        'aria-label': 'Recorder controls' }, [ui.record, ui.stop, ui.play, ui.pause, ui.again,
+        ui.save]);
+      ui.status = h('div', { class: 'pipe-sr', role: 'status', 'aria-live': 'polite' });
+      ui.root = h('div', { class: 'pipe-recorder' + (ao ? ' pipe-audio-only' : ''),
+        role: 'region', 'aria-label': ao ? 'Audio recorder' : 'Video recorder',
+        'data-state': 'idle' }, [ui.stage, ui.upload, ui.controls, ui.status]);
+      ui.root.style.width = this.width + 'px';
+      ui.stage.style.height = Math.max(160, this.height - 58) + 'px';
+
+      const on = (el, fn) => el.addEventListener('click', () => fn.call(this));
+      on(ui.start, this.record);
+      on(ui.record, this.record);
+      on(ui.retry, this.retry);
+      on(ui.stop, this.stopVideo);
+      on(ui.play, this.playVideo);
+      on(ui.pause, this.pause);
+      on(ui.again, this.record);
+      on(ui.save, this.save);
+      ui.video.addEventListener('ended', () => {
+        if (this.state !== 'playing') return;
+        this.setState('recorded');
+        this.fire('onPlaybackComplete', [this.id]);
+      });
+      this.host.textContent = '';
+      this.host.appendChild(ui.root);
+      this.setState(this.canRecord ? 'idle' : 'off');
+      if (!this.canRecord) {
+        this.showError({ title: 'Recording is turned off',
+          text: 'This recorder was set up without recording (avrec is 0).' }, false);
+      }
+    }
+
+    fire(name, args) {
+      const handler = this[name];
+      if (typeof handler !== 'function') return;
+      try {
+        handler.apply(this, args);
+      } catch (err) {
+        console.error('PipeSDK ' + name + ' handler failed', err);
+      }
+    }
+
+    announce(text) {
+      const status = this.ui.status;
+      status.textContent = '';
+      // A changed node is announced even when the same sentence comes twice.
+      setTimeout(() => { status.textContent = text; }, 50);
+    }
+
+    /** Shows the controls that make sense now and moves focus to the next step's button. */
+    setState(state) {
+      this.state = state;
+      const ui = this.ui;
+      ui.root.setAttribute('data-state', state);
+      const show = {
+        ready: ['record'], recording: ['stop'], recorded: ['play', 'again', 'save'],
+        playing: ['pause', 'again', 'save'],
+      }[state] || [];
+      ['record', 'stop', 'play', 'pause', 'again', 'save'].forEach((name) => {
+        ui[name].hidden = show.indexOf(name) < 0;
+      });
+      if (this.autoSave) ui.save.hidden = true;
+      ui.controls.hidden = show.length === 0;
+      ui.intro.hidden = state !== 'idle' && state !== 'requesting';
+      ui.start.disabled = state === 'requesting';
+      ui.rec.hidden = state !== 'recording';
+      ui.timer.hidden = ['ready', 'recording', 'recorded', 'playing'].indexOf(state) < 0;
+      ui.meter.hidden = !this.audioOnly || ['ready', 'recording'].indexOf(state) < 0;
+      ui.done.hidden = state !== 'saved';
+      if (state !== 'error' && state !== 'off') ui.error.hidden = true;
+      const focus = { ready: ui.record, recording: ui.stop, playing: ui.pause,
+        recorded: ui.save.hidden ? ui.play : ui.save }[state];
+      if (focus && !focus.hidden && ui.root.contains(document.activeElement)) focus.focus();
+    }
+
+    showError(message, retry) {
+      this.ui.errorTitle.textContent = message.title;
+      this.ui.errorText.textContent = message.text;
+      this.ui.retry.hidden = !retry;
+      this.ui.error.hidden = false;
+      this.ui.intro.hidden = true;
+    }
+
+    fail(message, retryAction) {
+      this.retryAction = retryAction;
+      this.setState('error');
+      this.showError(message, true);
+      const active = document.activeElement;
+      if (this.ui.root.contains(active) || active === document.body) this.ui.retry.focus();
+    }
+
+    retry() {
+      const action = this.retryAction || this.record;
+      this.retryAction = null;
+      action.call(this);
+    }
+
+    openDevices() {
+      if (this.stream) return Promise.resolve(this.stream);
+      if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
+        return Promise.reject({ title: 'This page cannot use the camera',
+          text: 'Recording needs a secure (https) page in a current browser.' });
+      }
+      if (typeof MediaRecorder === 'undefined') {
+        return Promise.reject({ title: 'This browser cannot record',
+          text: 'Use a current version of Chrome, Edge, Firefox or Safari.' });
+      }
+      const q = this.quality;
+      const constraints = this.audioOnly ? { audio: true } : {
+        audio: true, video: { height: { ideal: q }, width: { ideal: Math.round(q * 4 / 3) } },
+      };
+      this.setState('requesting');
+      this.announce('Asking for your ' +
+        (this.audioOnly ? 'microphone.' : 'camera and microphone.'));
+      return navigator.mediaDevices.getUserMedia(constraints).then((stream) => {
+        this.stream = stream;
+        const cams = stream.getVideoTracks();
+        const mics = stream.getAudioTracks();
+        this.cameraName = cams[0] ? cams[0].label : '';
+        this.micName = mics[0] ? mics[0].label : '';
+        this.fire('onCamAccess', [this.id, true]);
+        this.fire('userHasCamMic', [this.id, cams.length, mics.length]);
+        this.live();
+        if (this.audioOnly) this.startMeter(stream);
+        return stream;
+      }, (err) => {
+        this.fire('onCamAccess', [this.id, false]);
+        throw describeMediaError(err, this.audioOnly);
+      });
+    }
+
+    /** The camera's picture in the stage, mirrored like a mirror unless mv is 0. */
+    live() {
+      const video = this.ui.video;
+      video.removeAttribute('src');
+      video.srcObject = this.stream;
+      video.muted = true;
+      video.classList.toggle('pipe-mirror', this.mirror);
+      const started = video.play();
+      if (started && started.catch) started.catch(() => {});
+      this.ui.timer.textContent = clock(0) + ' / ' + clock(this.mrt);
+    }
+
+    startMeter(stream) {
+      const Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      const audio = new Ctx();
+      const analyser = audio.createAnalyser();
+      analyser.fftSize = 64;
+      audio.createMediaStreamSource(stream).connect(analyser);
+      const data = new Uint8Array(analyser.frequencyBinCount);
+      const bars = this.ui.meter.querySelectorAll('i');
+      this.audioContext = audio;
+      const draw = () => {
+        if (this.audioContext !== audio) return;
+        analyser.getByteFrequencyData(data);
+        for (let i = 0; i < bars.length; i += 1) {
+          bars[i].style.transform = 'scaleY(' + (0.15 + (data[i * 2 + 1] || 0) / 300) + ')';
+        }
+        requestAnimationFrame(draw);
+      };
+      draw();
+    }
+
+    record() {
+      const busy = ['recording', 'requesting', 'uploading', 'saved'];
+      if (!this.canRecord || busy.indexOf(this.state) >= 0) return;
+      this.discard();
+      this.openDevices().then(() => this.begin(), (message) => this.fail(message, this.record));
+    }
+
+    begin() {
+      const types = this.audioOnly ? AUDIO_TYPES : VIDEO_TYPES;
+      const mimeType = types.filter((t) => MediaRecorder.isTypeSupported(t))[0];
+      const media = new MediaRecorder(this.stream, mimeType ? { mimeType } : {});
+      this.mimeType = media.mimeType || mimeType || (this.audioOnly ? 'audio/webm' : 'video/webm');
+      this.chunks = [];
+      media.ondataavailable = (e) => {
+        if (e.data && e.data.size > 0) this.chunks.push(e.data);
+      };
+      media.onstop = () => this.finishRecording();
+      this.media = media;
+      this.live();
+      media.start(1000);
+      this.startedAt = performance.now();
+      this.setState('recording');
+      this.ui.stop.focus();
+      this.announce('Recording. It stops by itself after ' + spoken(this.mrt) + '.');
+      this.fire('onRecordingStarted', [this.id]);
+      this.ticker = setInterval(() => this.tick(), 200);
+    }
+
+    tick() {
+      const elapsed = (performance.now() - this.startedAt) / 1000;
+      this.ui.timer.textContent = clock(elapsed) + ' / ' + clock(this.mrt);
+      this.ui.timer.classList.toggle('pipe-timer-warn', this.mrt - elapsed <= 10);
+      if (elapsed >= this.mrt) this.stopVideo();
+    }
+
+    stopVideo() {
+      if (this.state === 'playing') {
+        this.ui.video.pause();
+        this.ui.video.currentTime = 0;
+        this.setState('recorded');
+        return;
+      }
+      if (this.state !== 'recording') return;
+      clearInterval(this.ticker);
+      this.duration = Math.min(this.mrt, (performance.now() - this.startedAt) / 1000);
+      this.state = 'stopping';
+      this.media.stop();
+    }
+
+    finishRecording() {
+      this.blob = new Blob(this.chunks, { type: this.mimeType });
+      this.chunks = [];
+      this.playbackUrl = URL.createObjectURL(this.blob);
+      const video = this.ui.video;
+      video.srcObject = null;
+      video.src = this.playbackUrl;
+      video.muted = false;
+      video.classList.remove('pipe-mirror');
+      this.ui.timer.textContent = clock(this.duration) + ' recorded';
+      this.setState('recorded');
+      this.announce('Recording stopped after ' + spoken(this.duration) + '. ' +
+        (this.autoSave ? 'Saving.' : 'Play it back, record again, or save it.'));
+      this.fire('onRecordingStopped', [this.id]);
+      if (this.autoSave) this.save();
+    }
+
+    playVideo() {
+      if (!this.blob || (this.state !== 'recorded' && this.state !== 'playing')) return;
+      const started = this.ui.video.play();
+      this.setState('playing');
+      this.fire('onPlaybackStarted', [this.id]);
+      if (started && started.catch) started.catch(() => {});
+    }
+
+    pause() {
+      if (this.state !== 'playing') return;
+      this.ui.video.pause();
+      this.setState('recorded');
+      this.fire('onPlaybackPaused', [this.id]);
+    }
+
+    codecs() {
+      const type = this.mimeType || '';
+      const container = /mp4/.test(type) ? 'mp4' : /ogg/.test(type) ? 'ogg' : 'webm';
+      let video = 'vp8';
+      if (this.audioOnly) video = '';
+      else if (/vp9/.test(type)) video = 'vp9';
+      else if (/avc1|h264/.test(type) || container === 'mp4') video = 'h264';
+      const audio = /mp4a|aac/.test(type) || container === 'mp4' ? 'aac' : 'opus';
+      return { container, video, audio };
+    }
+
+    save() {
+      if (!this.blob || ['recorded', 'playing', 'error'].indexOf(this.state) < 0) return;
+      this.ui.video.pause();
+      const codecs = this.codecs();
+      const duration = Math.round(this.duration * 100) / 100;
+      if (!this.upload) {
+        this.upload = createTusUpload({
+          endpoint: BASE + '/tus',
+          file: this.blob,
+          metadata: {
+            accountHash: this.accountHash, eid: this.eid, payload: this.payload,
+            filename: 'recording.' + codecs.container, filetype: this.mimeType,
+            cameraName: this.cameraName, micName: this.micName, mrt: String(this.mrt),
+          },
+          onProgress: (sent, total) => this.progress(sent, total),
+          onRetry: (attempt, delay) => {
+            this.ui.progressText.textContent = 'Connection lost \u2014 retrying in ' +
+              Math.ceil(delay / 1000) + ' s';
+            this.ui.root.setAttribute('data-retries', String(attempt));
+            if (attempt === 1) this.announce('Connection lost. The upload will resume.');
+          },
+        });
+      }
+      this.setState('uploading');
+      this.ui.upload.hidden = false;
+      this.lastSpoken = -1;
+      this.progress(0, this.blob.size);
+      this.announce('Uploading your recording.');
+      this.upload.start().then((result) => this.saved(result, codecs, duration), (err) => {
+        if (err.message === 'stopped') return;
+        this.ui.upload.hidden = true;
+        if (err.fatal) this.upload = null;
+        this.fire('onUploadError', [this.id, err.message]);
+        this.fail({ title: 'The recording was not saved', text: err.fatal ? err.message
+          : 'The connection to the server failed. Check your network, then try again.' },
+        this.save);
+      });
+    }
+
+    saved(result, codecs, duration) {
+      this.streamName = result.name;
+      this.ui.upload.hidden = true;
+      this.setState('saved');
+      this.announce('Recording saved.');
+      const where = new URL(BASE).host;
+      this.fire('onUploadDone', [this.id, result.name, duration, codecs.audio, codecs.video,
+        codecs.container, this.audioOnly, where]);
+      this.fire('onSaveOk', [this.id, result.name, duration, this.cameraName || '',
+        this.micName || '', codecs.audio, codecs.video, codecs.container, result.id,
+        this.audioOnly, where]);
+      this.release();
+    }
+
+    progress(sent, total) {
+      const percent = total > 0 ? Math.floor((sent / total) * 100) : 0;
+      this.ui.bar.style.width = percent + '%';
+      this.ui.progress.setAttribute('aria-valuenow', String(percent));
+      this.ui.progressText.textContent = 'Uploading\u2026 ' + percent + '%';
+      this.fire('onUploadProgress', [this.id, percent]);
+      // Screen readers hear every quarter, not every event.
+      const quarter = Math.floor(percent / 25);
+      if (quarter > this.lastSpoken && percent < 100) {
+        if (this.lastSpoken >= 0) this.announce('Uploaded ' + percent + ' percent.');
+        this.lastSpoken = quarter;
+      }
+    }
+
+    download() {
+      if (!this.blob) return;
+      const a = h('a', { href: this.playbackUrl,
+        download: (this.streamName || 'recording') + '.' + this.codecs().container });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+    }
+
+    getStreamName() {
+      return this.streamName;
+    }
+
+    /** Drops the recording in hand and anything the server holds of its unfinished upload. */
+    discard() {
+      if (this.upload) void this.upload.terminate();
+      this.upload = null;
+      if (this.playbackUrl) URL.revokeObjectURL(this.playbackUrl);
+      this.playbackUrl = null;
+      this.blob = null;
+      this.ui.upload.hidden = true;
+      this.ui.root.removeAttribute('data-retries');
+    }
+
+    release() {
+      if (this.stream) this.stream.getTracks().forEach((t) => t.stop());
+      this.stream = null;
+      if (this.audioContext) void this.audioContext.close();
+      this.audioContext = null;
+    }
+
+    remove() {
+      clearInterval(this.ticker);
+      if (this.media && this.media.state !== 'inactive') this.media.stop();
+      if (this.upload && this.state === 'uploading') this.upload.abort();
+      else this.discard();
+      this.release();
+      this.ui.root.remove();
+      delete recorders[this.id];
+    }
+  }
+
+  const recorders = {};
+
+  function insert(id, params, callback) {
+    var host = document.getElementById(id);
+    if (!host) throw new Error('PipeSDK.insert: no element with id "' + id + '"');
+    if (recorders[id]) recorders[id].remove();
+    var recorder = new Recorder(id, host, params || {});
+    recorders[id] = recorder;
+    if (typeof callback === 'function') callback(recorder);
+    setTimeout(function () { recorder.fire('onReadyToRecord', [id, 'desktop']); }, 0);
+    return recorder;
+  }
+
+  function insertTags() {
+    var tags = document.querySelectorAll('piperecorder');
+    var created = [];
+    Array.prototype.forEach.call(tags, function (tag, i) {
+      if (!tag.id) tag.id = 'pipe-recorder-' + (i + 1);
+      if (recorders[tag.id]) return;
+      var recorder = new Recorder(tag.id, tag, paramsOf(tag));
+      recorders[tag.id] = recorder;
+      created.push(recorder);
+    });
+    if (typeof window.PipeSDK.onRecordersInserted === 'function') {
+      try {
+        window.PipeSDK.onRecordersInserted();
+      } catch (err) {
+        if (window.console) console.error('PipeSDK onRecordersInserted failed', err);
+      }
+    }
+    // Events come after onRecordersInserted, so handlers set there receive them.
+    created.forEach(function (recorder) {
+      recorder.fire('onReadyToRecord', [recorder.id, 'desktop']);
+    });
+  }
+
+  window.PipeSDK = {
+    standpipe: true,
+    insert: insert,
+    getRecorderById: function (id) { return recorders[id]; },
+    onRecordersInserted: (window.PipeSDK && window.PipeSDK.onRecordersInserted) || null,
+  };
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', insertTags);
+  else setTimeout(insertTags, 0);
+})();
