@@ -1,12 +1,13 @@
 import type { Context } from '../context.js';
 import type { Account, Environment, Webhook } from '../db/schema.js';
 import { notFound } from '../lib/errors.js';
-import { flag, formatDateTime } from '../lib/format.js';
+import { formatDateTime } from '../lib/format.js';
 import { findAccountByHash } from '../repositories/accounts.js';
 import { listEnvironments } from '../repositories/environments.js';
 import { listRecordingsPage } from '../repositories/recordings.js';
 import { listWebhooks } from '../repositories/webhooks.js';
 import { toPipeVideo } from './recording-view.js';
+import { toPipeEnvironment, toPipeWebhook } from './views.js';
 
 const PAGE = 500;
 
@@ -30,39 +31,11 @@ function accountPart(account: Account) {
 }
 
 function environmentPart(env: Environment) {
-  return {
-    id: String(env.id),
-    env_id: String(env.env_id),
-    env_code: env.env_code,
-    env_name: env.env_name,
-    do_not_store: flag(env.do_not_store),
-    send_video_email: flag(env.send_video_email),
-    region: env.region,
-    collect_ip: flag(env.collect_ip),
-    collect_ua: flag(env.collect_ua),
-    collect_referer: flag(env.collect_referer),
-    collect_device_names: flag(env.collect_device_names),
-    lifecycle_days: env.lifecycle_days === null ? null : String(env.lifecycle_days),
-    created: formatDateTime(env.created_at),
-  };
+  return { ...toPipeEnvironment(env), created: formatDateTime(env.created_at) };
 }
 
 function webhookPart(hook: Webhook) {
-  return {
-    id: String(hook.id),
-    env_id: String(hook.env_id),
-    webhook: hook.webhook,
-    webhook_recorded: flag(hook.webhook_recorded),
-    webhook_transcoded: flag(hook.webhook_transcoded),
-    webhook_converted: flag(hook.webhook_converted),
-    webhook_copied_pipe_s3: flag(hook.webhook_copied_pipe_s3),
-    webhook_copied_s3: flag(hook.webhook_copied_s3),
-    webhook_copied_ftp: flag(hook.webhook_copied_ftp),
-    webhook_copied_dbox: flag(hook.webhook_copied_dbox),
-    active: flag(hook.active),
-    format: hook.format,
-    created: formatDateTime(hook.created_at),
-  };
+  return { ...toPipeWebhook(hook), created: formatDateTime(hook.created_at) };
 }
 
 /**

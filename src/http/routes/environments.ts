@@ -1,33 +1,15 @@
 import type { FastifyInstance } from 'fastify';
 
 import type { Context } from '../../context.js';
-import type { Environment } from '../../db/schema.js';
 import { badRequest, notFound } from '../../lib/errors.js';
-import { flag } from '../../lib/format.js';
 import {
   findEnvironment, listEnvironments, updateEnvironment,
 } from '../../repositories/environments.js';
 import { createEnvironmentIn } from '../../services/accounts.js';
+import { toPipeEnvironment } from '../../services/views.js';
 import { ok, parseId } from '../envelope.js';
 import { flagRule, parseBody, textRule } from '../validate.js';
 import type { FieldRule } from '../validate.js';
-
-export function toPipeEnvironment(env: Environment) {
-  return {
-    id: String(env.id),
-    env_id: String(env.env_id),
-    env_code: env.env_code,
-    env_name: env.env_name,
-    do_not_store: flag(env.do_not_store),
-    send_video_email: flag(env.send_video_email),
-    region: env.region,
-    collect_ip: flag(env.collect_ip),
-    collect_ua: flag(env.collect_ua),
-    collect_referer: flag(env.collect_referer),
-    collect_device_names: flag(env.collect_device_names),
-    lifecycle_days: env.lifecycle_days === null ? null : String(env.lifecycle_days),
-  };
-}
 
 /** A whole number of days, or "" / null for no lifecycle. */
 const lifecycleRule: FieldRule<number | null> = (value, field) => {

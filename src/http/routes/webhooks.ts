@@ -1,9 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 
 import type { Context } from '../../context.js';
-import type { Webhook } from '../../db/schema.js';
 import { notFound } from '../../lib/errors.js';
-import { flag } from '../../lib/format.js';
 import { assertHostAllowed, isBlockedAddress, validateWebhookUrl } from '../../lib/outbound.js';
 import type { AllowList } from '../../lib/outbound.js';
 import { findEnvironmentByEnvId } from '../../repositories/environments.js';
@@ -12,6 +10,7 @@ import {
 } from '../../repositories/webhooks.js';
 import { badRequest } from '../../lib/errors.js';
 import { newStandardWebhookSecret } from '../../webhooks/signature.js';
+import { toPipeWebhook } from '../../services/views.js';
 import { ok, parseId } from '../envelope.js';
 import { envIdRule, flagRule, oneOfRule, parseBody, wholeNumberRule } from '../validate.js';
 import type { FieldRule } from '../validate.js';
@@ -19,23 +18,6 @@ import { definedOnly } from './environments.js';
 import {
   deliveryLog, redeliver, rotateWebhookSecret, sendTestEvent, toDeliveryView,
 } from '../../services/webhooks.js';
-
-export function toPipeWebhook(hook: Webhook) {
-  return {
-    id: String(hook.id),
-    webhook: hook.webhook,
-    webhook_recorded: flag(hook.webhook_recorded),
-    webhook_transcoded: flag(hook.webhook_transcoded),
-    webhook_converted: flag(hook.webhook_converted),
-    webhook_copied_pipe_s3: flag(hook.webhook_copied_pipe_s3),
-    webhook_copied_s3: flag(hook.webhook_copied_s3),
-    webhook_copied_ftp: flag(hook.webhook_copied_ftp),
-    webhook_copied_dbox: flag(hook.webhook_copied_dbox),
-    env_id: String(hook.env_id),
-    active: flag(hook.active),
-    format: hook.format,
-  };
-}
 
 /**
  * Syntax, and an early word about hosts the operator has not allowed: an address written
