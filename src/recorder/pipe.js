@@ -188,7 +188,7 @@
         role: 'region', 'aria-label': ao ? 'Audio recorder' : 'Video recorder',
         'data-state': 'idle' }, [ui.stage, ui.upload, ui.controls, ui.status]);
       ui.root.style.width = this.width + 'px';
-      ui.stage.style.height = Math.max(160, this.height - 58) + 'px';
+      ui.root.style.height = Math.max(220, this.height) + 'px';
 
       const on = (el, fn) => el.addEventListener('click', () => fn.call(this));
       on(ui.start, this.record);
@@ -234,6 +234,9 @@
     setState(state) {
       this.state = state;
       const ui = this.ui;
+      // Read before buttons are hidden: hiding the focused one sends focus to the page.
+      const active = document.activeElement;
+      const hadFocus = ui.root.contains(active) || active === document.body;
       ui.root.setAttribute('data-state', state);
       const show = {
         ready: ['record'], recording: ['stop'], recorded: ['play', 'again', 'save'],
@@ -253,7 +256,7 @@
       if (state !== 'error' && state !== 'off') ui.error.hidden = true;
       const focus = { ready: ui.record, recording: ui.stop, playing: ui.pause,
         recorded: ui.save.hidden ? ui.play : ui.save }[state];
-      if (focus && !focus.hidden && ui.root.contains(document.activeElement)) focus.focus();
+      if (focus && !focus.hidden && hadFocus) focus.focus();
     }
 
     showError(message, retry) {
@@ -404,6 +407,7 @@
       video.muted = false;
       video.classList.remove('pipe-mirror');
       this.ui.timer.textContent = clock(this.duration) + ' recorded';
+      this.ui.timer.classList.remove('pipe-timer-warn');
       this.setState('recorded');
       this.announce('Recording stopped after ' + spoken(this.duration) + '. ' +
         (this.autoSave ? 'Saving.' : 'Play it back, record again, or save it.'));
