@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import type { Context } from '../context.js';
+import { pseudonym } from '../services/privacy.js';
 import { RateLimiter, addressKey } from '../services/rate-limit.js';
 import { errorBody } from './envelope.js';
 
@@ -41,7 +42,9 @@ export function rateLimitHooks(ctx: Context): { byApiKey: Hook; byAddress: Hook 
     byAddress: async (request, reply) => {
       if (!limiter.enabled) return undefined;
       if (!BY_ADDRESS.has(`${request.method} ${request.routeOptions.url ?? ''}`)) return undefined;
-      return limit(request, reply, addressKey(request.ip), 'address', 'from this address');
+      // Counted under a pseudonym: an environment may forbid keeping client addresses.
+      const key = `addr:${pseudonym(ctx.config.secretKey, addressKey(request.ip))}`;
+      return limit(request, reply, key, 'address', 'from this address');
     },
   };
 }

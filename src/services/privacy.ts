@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Context } from '../context.js';
@@ -33,6 +34,15 @@ export function collectedMeta(env: Environment, meta: UploadMeta): UploadMeta {
     cameraName: env.collect_device_names === 1 ? meta.cameraName : undefined,
     microphoneName: env.collect_device_names === 1 ? meta.microphoneName : undefined,
   };
+}
+
+/**
+ * A stand-in for a client address where one must be counted or compared (rate limits): the
+ * same address gives the same text in every process that shares the secret key, and the
+ * address cannot be read back from it, so the database never holds it.
+ */
+export function pseudonym(secretKey: Buffer, value: string): string {
+  return createHmac('sha256', secretKey).update(`client:${value}`).digest('base64url');
 }
 
 /** Webhook `data` fields that carry the recorder's personal data, in every event. */
