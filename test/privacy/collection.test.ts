@@ -8,6 +8,7 @@ import type { NewAccountResult } from '../../src/services/accounts.js';
 import { DIALECTS } from '../helpers/harness.js';
 import type { TestServer } from '../helpers/harness.js';
 import { startReceiver } from '../helpers/receiver.js';
+import { createUpload, patch } from '../helpers/tus.js';
 import type { Receiver } from '../helpers/receiver.js';
 import { SEED_ENVIRONMENT, expectError, expectOk, expectSameShape } from '../helpers/seed-shapes.js';
 import {
@@ -42,7 +43,9 @@ describe.each(DIALECTS)('collection switches (%s)', (dialect) => {
   let receiver: Receiver;
   let account: NewAccountResult;
   let clipDir: string;
+  let clip: Buffer;
   const uploads = new Map<Switch | 'control', Upload>();
+  const targets = new Map<Switch | 'control', { envId: number; envCode: string }>();
 
   const recordedHook = (name: string): Record<string, unknown> => {
     const req = receiver.requests.find((r) => r.body.includes(name) &&
@@ -52,12 +55,11 @@ describe.each(DIALECTS)('collection switches (%s)', (dialect) => {
 
   beforeAll(async () => {
     clipDir = await mkdtemp(path.join(tmpdir(), 'standpipe-privacy-clip-'));
-    const clip = await makeClip(clipDir);
+    clip = await makeClip(clipDir);
     receiver = await startReceiver();
     ({ srv, logs } = await startPrivacyServer(dialect));
     account = await srv.account();
 
-    const targets = new Map<Switch | 'control', { envId: number; envCode: string }>();
     targets.set('control', { envId: account.environment.env_id,
       envCode: account.environment.env_code });
     for (const name of SWITCHES) {
@@ -135,6 +137,39 @@ describe.each(DIALECTS)('collection switches (%s)', (dialect) => {
       expect(await placesHolding(srv, value), value).not.toEqual([]);
     }
   });
+
+  it.each(SWITCHES)('%s off: a resumable upload keeps it out too, half-way and done',
+    async (name) => {
+      const n = 60 + SWITCHES.indexOf(name);
+      const who = identity(`tus-${name}-${dialect}-${n}`, n);
+      const target = targets.get(name) ?? { envId: 0, envCode: '' };
+      const { res, url } = await createUpload(srv.url, clip.length, {
+        accountHash: account.account_hash, eid: target.envCode, filename: 'clip.mp4',
+        payload: who.payload, cameraName: who.camera, micName: who.mic,
+      }, { 'user-agent': who.ua, referer: who.referer, 'x-forwarded-for': who.ip });
+      expect(res.status).toBe(201);
+      const half = Math.floor(clip.length / 2);
+      expect((await patch(url, 0, clip.subarray(0, half))).status).toBe(204);
+
+      // Half-way, the upload's row holds what is collected and nothing that is not.
+      const dropped = DROPPED[name].values(who);
+      const kept = SWITCHES.filter((s) => s !== name).flatMap((s) => DROPPED[s].values(who))
+        .filter((v) => v !== ipAsUint(who.ip));
+      for (const value of dropped) expect(await placesHolding(srv, value), value).toEqual([]);
+      for (const value of kept) expect(await placesHolding(srv, value), value).not.toEqual([]);
+
+      const done = await patch(url, half, clip.subarray(half));
+      expect(done.status).toBe(204);
+      const video = { id: done.headers.get('standpipe-video-id') ?? '',
+        name: done.headers.get('standpipe-video-name') ?? '' };
+      const row = await settled(srv, account.api_key, receiver, video);
+      for (const field of DROPPED[name].fields) expect(row[field], field).toBe('');
+      for (const value of dropped) {
+        expect(await placesHolding(srv, value), value).toEqual([]);
+        expect(logs.text()).not.toContain(value);
+        expect(bodiesMentioning(receiver, value), value).toEqual([]);
+      }
+    });
 
   it('PUT /environment changes the switches and the lifecycle, checking each value', async () => {
     const id = account.environment.id;
