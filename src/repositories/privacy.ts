@@ -56,6 +56,12 @@ export async function deleteDeliveriesOf(db: Exec, recordingIds: readonly number
   await db.deleteFrom('webhook_deliveries').where('recording_id', 'in', recordingIds).execute();
 }
 
+/** Finished resumable uploads that became these recordings stop pointing at them. */
+export async function deleteUploadsOf(db: Exec, recordingIds: readonly number[]) {
+  if (recordingIds.length === 0) return;
+  await db.deleteFrom('uploads').where('recording_id', 'in', recordingIds).execute();
+}
+
 export async function deliveryBodiesOf(
   db: Exec,
   recordingIds: readonly number[],

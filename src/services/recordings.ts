@@ -3,7 +3,7 @@ import type { Account, Recording } from '../db/schema.js';
 import { notFound } from '../lib/errors.js';
 import { cancelRecordingJobs } from '../repositories/jobs.js';
 import {
-  deleteDeliveriesOf, flushErased, markDeletedAndErase,
+  deleteDeliveriesOf, deleteUploadsOf, flushErased, markDeletedAndErase,
 } from '../repositories/privacy.js';
 import { findRecording } from '../repositories/recordings.js';
 import { mediaKeys } from './recording-view.js';
@@ -40,6 +40,7 @@ export async function removeRecordings(
     const done = await markDeletedAndErase(trx, account.id, ids, now);
     for (const id of done) await cancelRecordingJobs(trx, id, now);
     await deleteDeliveriesOf(trx, done);
+    await deleteUploadsOf(trx, done);
     return new Set(done);
   });
   const deleted = recs.filter((r) => deletedIds.has(r.id));

@@ -11,6 +11,7 @@ import type { TestServer } from '../helpers/harness.js';
 import { startReceiver } from '../helpers/receiver.js';
 import type { Receiver } from '../helpers/receiver.js';
 import { expectError, expectOk } from '../helpers/seed-shapes.js';
+import { createUpload, patch, tus } from '../helpers/tus.js';
 import {
   HOUR, addWebhook, bodiesMentioning, lingeringFfmpeg, filesUnder, firstVideo, identity,
   makeClip, placesHolding, settled, startPrivacyServer, steppedClock, uploadAs, valuesOf,
@@ -148,6 +149,30 @@ describe.each(DIALECTS)('deletion (%s)', (dialect) => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(bodiesMentioning(receiver, deleted.video.name)).toHaveLength(before);
     expect(receiver.requests).toHaveLength(total);
+  });
+
+  it('a recording made by a resumable upload leaves nothing in the upload area', async () => {
+    const who = identity(`delete-tus-${dialect}`, 34);
+    const { url } = await createUpload(srv.url, clip.length, {
+      accountHash: account.account_hash, eid: account.environment.env_code,
+      filename: 'clip.mp4', payload: who.payload, cameraName: who.camera, micName: who.mic,
+    }, { 'user-agent': who.ua, referer: who.referer, 'x-forwarded-for': who.ip });
+    const done = await patch(url, 0, clip);
+    expect(done.status).toBe(204);
+    const upload: Upload = { who, video: { id: done.headers.get('standpipe-video-id') ?? '',
+      name: done.headers.get('standpipe-video-name') ?? '' } };
+    await settled(srv, account.api_key, receiver, upload.video);
+    expect((await tus(url, 'HEAD')).headers.get('standpipe-video-id')).toBe(upload.video.id);
+
+    expectOk(await srv.api(account.api_key, 'DELETE', `/video/${upload.video.id}`), 'DELETE',
+      null);
+    expect((await tus(url, 'HEAD')).status).toBe(404);
+    const rows = await db().selectFrom('uploads').select('id')
+      .where('recording_id', '=', Number(upload.video.id)).execute();
+    expect(rows).toEqual([]);
+    expect(await transientFiles()).toEqual([]);
+    expect(await mediaOf(upload.video.name)).toEqual([]);
+    expect(await holding(upload)).toEqual([]);
   });
 
   it('a DELETE during the conversion leaves none of the outputs behind', async () => {
