@@ -6,7 +6,7 @@ const BROWSER_GLOBALS = ['window', 'document', 'navigator', 'location', 'console
   'TextEncoder', 'btoa', 'performance', 'requestAnimationFrame', 'Promise', 'Uint8Array'];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'node_modules/', 'data/', 'scripts/*.mjs'] },
+  { ignores: ['dist/', 'node_modules/', 'data/', 'scripts/*.mjs', 'bench/*.mjs'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
