@@ -190,7 +190,8 @@ describe.each(DIALECTS)('anonymization (%s)', (dialect) => {
     const missing = await anonymize('987654321', other.api_key);
     expectError(foreign, 404, 'POST');
     expect(foreign.text).toBe(missing.text);
-    const wrongMethod = await srv.api(account.api_key, 'GET', `/video/${first.video.id}/anonymize`);
+    const wrongMethod = await srv.api(account.api_key, 'GET',
+      `/video/${first.video.id}/anonymize`);
     expectError(wrongMethod, 405, 'GET');
   });
 });

@@ -10,7 +10,9 @@ import type { TestServer } from '../helpers/harness.js';
 import { startReceiver } from '../helpers/receiver.js';
 import { createUpload, patch } from '../helpers/tus.js';
 import type { Receiver } from '../helpers/receiver.js';
-import { SEED_ENVIRONMENT, expectError, expectOk, expectSameShape } from '../helpers/seed-shapes.js';
+import {
+  SEED_ENVIRONMENT, expectError, expectOk, expectSameShape,
+} from '../helpers/seed-shapes.js';
 import {
   addWebhook, bodiesMentioning, firstVideo, identity, ipAsUint, makeClip, placesHolding,
   settled, startPrivacyServer, uploadAs,

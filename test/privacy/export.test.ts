@@ -76,7 +76,8 @@ describe.each(DIALECTS)('account export (%s)', (dialect) => {
       const row = await findAccountByHash(db, acc.account_hash);
       for (let i = 0; i < count; i += 1) {
         const rec = await insertRecording(db, {
-          account_id: row?.id ?? 0, env_id: 1, name: `vs17000000000${i}_${acc.account_hash.slice(0, 6)}`,
+          account_id: row?.id ?? 0, env_id: 1,
+          name: `vs17000000000${i}_${acc.account_hash.slice(0, 6)}`,
           status: 'converted', original_ext: 'webm', created_at: 1_700_000_000_000 + i * 1000,
           ipv4: '3405803777', ua: 'Exported/1.0', http_referer: '', camera_name: '',
           microphone_name: '', payload: `payload ${i}`, source: 'DESK', original_size: 10,
@@ -127,13 +128,14 @@ describe.each(DIALECTS)('account export (%s)', (dialect) => {
     return data;
   };
 
-  it('writes the account, environments, webhooks and live recordings to a private file', async () => {
-    const out = path.join(outDir, 'in-process.json');
-    const result = await runAccountExport(srv.server.ctx, account.account_hash, out);
-    expect(result.recordings).toBe(live.length);
-    checkExport(await readFile(out, 'utf8'));
-    expect((await stat(out)).mode & 0o777).toBe(0o600);
-  });
+  it('writes the account, environments, webhooks and live recordings to a private file',
+    async () => {
+      const out = path.join(outDir, 'in-process.json');
+      const result = await runAccountExport(srv.server.ctx, account.account_hash, out);
+      expect(result.recordings).toBe(live.length);
+      checkExport(await readFile(out, 'utf8'));
+      expect((await stat(out)).mode & 0o777).toBe(0o600);
+    });
 
   it('standpipe account export prints the same JSON, or writes it with --out', async () => {
     const printed = await cli(['account', 'export', '--account-hash', account.account_hash,
