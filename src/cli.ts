@@ -9,6 +9,7 @@ import { openDatabase } from './db/connect.js';
 import { migrate } from './db/migrations.js';
 import { runAccountExport } from './cli/export.js';
 import { ingestFile, progressBar } from './cli/ingest.js';
+import { accountPassword } from './cli/password.js';
 import { createContext, startServer } from './runtime.js';
 import { createAccount } from './services/accounts.js';
 
@@ -20,6 +21,7 @@ commands:
   worker [--data DIR] [--concurrency N]                     run the workers only
   migrate [--data DIR]                                      apply database migrations
   account create --name NAME --email EMAIL [--data DIR]     create an account (prints JSON)
+  account password --account-hash H [--data DIR]             set the dashboard password (stdin)
   account export --account-hash H [--out FILE] [--data DIR]
                                                             an account's data as JSON
   ingest FILE --account-hash H [--env-code C] [--payload P] [--url URL]
@@ -94,8 +96,13 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'account': {
       if (rest[0] === 'export') return accountExport(flags, values['account-hash'], values.out);
+      if (rest[0] === 'password') {
+        const hash = values['account-hash'];
+        if (hash === undefined) throw new UsageError('account password needs --account-hash');
+        return accountPassword(flags, hash);
+      }
       if (rest[0] !== 'create') {
-        throw new UsageError('usage: standpipe account create ... | account export ...');
+        throw new UsageError('usage: standpipe account create | password | export ...');
       }
       if (values.name === undefined || values.email === undefined) {
         throw new UsageError('account create needs --name and --email');

@@ -23,6 +23,7 @@ import { deliveryHandler } from './services/deliveries.js';
 import { pruneHandler } from './services/maintenance.js';
 import { lifecycleHandler } from './services/privacy.js';
 import { expireUploadsHandler } from './services/tus.js';
+import { expireSessionsHandler } from './services/sessions.js';
 import { webhookDeliveryHandler } from './services/webhook-delivery.js';
 import { createMediaStore } from './storage/create.js';
 
@@ -74,6 +75,7 @@ export function jobHandlers(ctx: Context): JobHandlers {
     'maintenance.prune': pruneHandler(ctx),
     'privacy.lifecycle': lifecycleHandler(ctx),
     'uploads.expire': expireUploadsHandler(ctx),
+    'sessions.expire': expireSessionsHandler(ctx),
     'delivery.copy': deliveryHandler(ctx),
   };
 }
@@ -101,6 +103,7 @@ export function periodicTasks(): PeriodicTask[] {
     { type: 'maintenance.prune', everyMs: 6 * 3600_000, payload: {} },
     { type: 'privacy.lifecycle', everyMs: 24 * 3600_000, payload: {} },
     { type: 'uploads.expire', everyMs: 3600_000, payload: {} },
+    { type: 'sessions.expire', everyMs: 6 * 3600_000, payload: {} },
   ];
 }
 

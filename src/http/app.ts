@@ -19,6 +19,8 @@ import { environmentRoutes } from './routes/environments.js';
 import { mediaRoutes } from './routes/media.js';
 import { privacyRoutes } from './routes/privacy.js';
 import { recorderRoutes } from './routes/recorder.js';
+import { dashboardRoutes } from '../dashboard/plugin.js';
+import { sessionAccount } from '../dashboard/auth.js';
 import { systemRoutes } from './routes/system.js';
 import { tusRoutes } from './routes/tus.js';
 import { uploadRoutes } from './routes/upload.js';
@@ -107,6 +109,11 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     const header = request.headers['x-pipe-auth'];
     const key = Array.isArray(header) ? header[0] : header;
     if (key === undefined || key.trim() === '') {
+      const viaSession = await sessionAccount(ctx, request);
+      if (viaSession !== undefined) {
+        request.account = viaSession;
+        return;
+      }
       throw new AppError('unauthorized', 'missing X-PIPE-AUTH header with your API key');
     }
     const account = await apiKeys.authenticate(key);
@@ -131,6 +138,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await uploadRoutes(app, ctx);
   await tusRoutes(app, ctx);
   await recorderRoutes(app);
+  await dashboardRoutes(app, ctx);
   await mediaRoutes(app, ctx);
   await systemRoutes(app, ctx);
   return app;

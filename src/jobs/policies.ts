@@ -5,7 +5,7 @@ import { DEFAULT_WEBHOOK_RETRY_SCHEDULE_MS } from '../webhooks/schedule.js';
  * union of job types, so adding a type without a policy (or a handler) does not compile.
  */
 export type JobType = 'recording.process' | 'webhook.deliver' | 'maintenance.prune'
-  | 'privacy.lifecycle' | 'delivery.copy' | 'uploads.expire';
+  | 'privacy.lifecycle' | 'delivery.copy' | 'uploads.expire' | 'sessions.expire';
 
 export type PoolName = 'media' | 'webhooks' | 'maintenance' | 'deliveries';
 
@@ -21,6 +21,7 @@ export const JOB_POLICIES: Record<JobType, JobPolicy> = {
   'maintenance.prune': { pool: 'maintenance', retryScheduleMs: [60_000, 10 * 60_000] },
   'privacy.lifecycle': { pool: 'maintenance', retryScheduleMs: [60_000, 10 * 60_000] },
   'uploads.expire': { pool: 'maintenance', retryScheduleMs: [60_000, 10 * 60_000] },
+  'sessions.expire': { pool: 'maintenance', retryScheduleMs: [60_000, 10 * 60_000] },
   'delivery.copy': {
     pool: 'deliveries',
     retryScheduleMs: [60_000, 5 * 60_000, 30 * 60_000, 2 * 3600_000, 6 * 3600_000],

@@ -13,6 +13,7 @@ export interface JobPayloads {
   'maintenance.prune': Record<string, never>;
   'privacy.lifecycle': Record<string, never>;
   'uploads.expire': Record<string, never>;
+  'sessions.expire': Record<string, never>;
   'delivery.copy': { recordingId: number; target: 's3' | 'ftp' | 'sftp' | 'dbox';
     credentialsId: number };
 }

@@ -22,6 +22,7 @@ describeWithChromium('the recorder in Chromium, from embed code to webhooks', ()
   let hooks: Receiver;
   let site: PageServer;
   let acct: NewAccountResult;
+  let recorded: { id: number; name: string } | null = null;
 
   beforeAll(async () => {
     t = await startTestServer(DIALECTS[0] ?? 'sqlite');
@@ -106,6 +107,42 @@ describeWithChromium('the recorder in Chromium, from embed code to webhooks', ()
         videoName: streamName });
     }
     expect(bodies[1]?.data.duration).toBe(3);
+    recorded = { id: Number(videoId), name: String(streamName) };
     await page.close();
   }, 120_000);
+
+  it('shows the recording in the dashboard as converted, with its webhooks, and plays it',
+    async () => {
+      expect(recorded).not.toBeNull();
+      const page = await browser.context.newPage();
+      await page.goto(`${t.url}/dashboard`);
+      await page.getByLabel('API key').fill(acct.api_key);
+      await page.getByRole('button', { name: 'Sign in with API key' }).click();
+      await page.waitForURL(/\/dashboard\/recordings$/);
+
+      const row = page.locator('tr', { hasText: recorded?.name ?? '' });
+      await expect.poll(() => row.count()).toBe(1);
+      expect(await row.locator('.badge', { hasText: 'Converted' }).count()).toBe(1);
+      expect(await row.locator('.badge', { hasText: 'Webhooks 3/3' }).count()).toBe(1);
+      expect(await row.locator('td.num').first().textContent()).toBe('0:03');
+      await expect.poll(() => page.evaluate<number>(
+        'document.querySelector("tr img.thumb")?.naturalWidth ?? 0')).toBeGreaterThan(0);
+      await screenshot(page, 'dashboard-recordings');
+
+      await row.getByRole('link', { name: recorded?.name ?? '' }).click();
+      await page.waitForURL(new RegExp(`/dashboard/recordings/${recorded?.id ?? 0}$`));
+      const video = (expression: string) =>
+        page.evaluate<number>(`(() => { const v = document.querySelector('video.player'); ` +
+          `return ${expression}; })()`);
+      await video('(v.muted = true, v.play(), 0)');
+      await expect.poll(() => video('v.currentTime'), { timeout: 10_000 }).toBeGreaterThan(0.5);
+      expect(await video('v.duration')).toBeCloseTo(3, 0);
+      expect(await video('v.videoWidth')).toBeGreaterThan(0);
+      await video('(v.pause(), v.currentTime = 1.5, 0)');
+      expect(await page.locator('tr', { hasText: 'video_converted' })
+        .locator('.badge', { hasText: 'Delivered' }).count()).toBe(1);
+      await page.waitForTimeout(300);
+      await screenshot(page, 'dashboard-recording');
+      await page.close();
+    }, 60_000);
 });
