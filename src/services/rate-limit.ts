@@ -21,6 +21,12 @@ export class RateLimiter {
   readonly perMinute: number;
   readonly #db: Kysely<Database>;
   readonly #clock: () => number;
+  /**
+   * Keys already over the limit, with their window. A count never goes down within a
+   * window, so until it ends they are refused here without a write: a client flooding the
+   * API costs the database one write a minute, not one per request.
+   */
+  readonly #over = new Map<string, number>();
 
   constructor(db: Kysely<Database>, perMinute: number, clock: () => number = Date.now) {
     this.#db = db;
@@ -35,12 +41,21 @@ export class RateLimiter {
   async hit(key: string): Promise<RateDecision> {
     const now = this.#clock();
     const windowStart = now - (now % WINDOW_MS);
+    const resetSeconds = Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000));
+    if (this.#over.get(key) === windowStart) {
+      return { allowed: false, limit: this.perMinute, remaining: 0, resetSeconds };
+    }
     const count = await countRequest(this.#db, key, windowStart);
+    const allowed = count <= this.perMinute;
+    if (!allowed) {
+      if (this.#over.size >= 10_000) this.#over.clear();
+      this.#over.set(key, windowStart);
+    }
     return {
-      allowed: count <= this.perMinute,
+      allowed,
       limit: this.perMinute,
       remaining: Math.max(0, this.perMinute - count),
-      resetSeconds: Math.max(1, Math.ceil((windowStart + WINDOW_MS - now) / 1000)),
+      resetSeconds,
     };
   }
 }

@@ -72,6 +72,11 @@ describe.each(DIALECTS)('request counts in the database (%s)', (dialect) => {
     expect((await limiter.hit('d')).allowed).toBe(true);
     expect(await limiter.hit('d')).toEqual({ allowed: false, limit: 2, remaining: 0,
       resetSeconds: 15 });
+    // Once over, the rest of the window is refused without another write.
+    expect((await limiter.hit('d')).allowed).toBe(false);
+    const row = await db.kysely.selectFrom('rate_limits').select('count')
+      .where('key', '=', 'd').executeTakeFirstOrThrow();
+    expect(row.count).toBe(3);
     now += 15_000;
     expect((await limiter.hit('d')).allowed).toBe(true);
     expect(new RateLimiter(db.kysely, 0).enabled).toBe(false);
