@@ -6,6 +6,8 @@ import type { Config } from './config/index.js';
 import type { Context } from './context.js';
 import { openDatabase } from './db/connect.js';
 import type { Db } from './db/connect.js';
+import { jobsChannel, listen } from './db/listen.js';
+import type { Listener } from './db/listen.js';
 import { migrate } from './db/migrations.js';
 import { buildApp } from './http/app.js';
 import { buildProbeApp } from './http/probe-app.js';
@@ -17,7 +19,7 @@ import type { JobHandlers } from './jobs/worker.js';
 import { SecretBox } from './lib/secrets.js';
 import { locateMediaBinaries } from './media/binaries.js';
 import { Metrics } from './metrics/standpipe.js';
-import { queueStats } from './repositories/jobs.js';
+import { announceJobs, queueStats } from './repositories/jobs.js';
 import { processRecordingHandler, removeStaleWorkDirs } from './services/processing.js';
 import { deliveryHandler } from './services/deliveries.js';
 import { pruneHandler } from './services/maintenance.js';
@@ -55,6 +57,14 @@ export async function createContext(
   log.info({ ffmpeg: media.ffmpeg, ffprobe: media.ffprobe, source: media.source,
     version: media.version }, 'media tools');
   const clock = options.clock ?? Date.now;
+  const queue = new JobQueue(clock);
+  if (db.dialect === 'postgres') {
+    // Workers in other processes learn of new jobs at once instead of at their next poll.
+    queue.announceWith(() => {
+      announceJobs(db.kysely, jobsChannel(db.schema))
+        .catch((err: unknown) => log.warn({ err }, 'jobs not announced'));
+    });
+  }
   return {
     config,
     db,
@@ -63,7 +73,7 @@ export async function createContext(
     clock,
     store: await createMediaStore(config),
     secrets: new SecretBox(config.secretKey),
-    queue: new JobQueue(clock),
+    queue,
     metrics: new Metrics({ queue: () => queueStats(db.kysely, clock()), clock }),
   };
 }
@@ -139,6 +149,12 @@ export async function startServer(
     const removed = await removeStaleWorkDirs(config.dataDir);
     if (removed > 0) ctx.log.info({ removed }, 'removed work folders of stopped processes');
   }
+  let listener: Listener | null = null;
+  if (workers.length > 0 && ctx.db.dialect === 'postgres'
+    && /^postgres(ql)?:\/\//.test(config.databaseUrl)) {
+    listener = listen(config.databaseUrl, jobsChannel(ctx.db.schema), () => ctx.queue.wake(),
+      ctx.log);
+  }
   for (const pool of workers) pool.start();
   if (workers.length > 0) {
     ctx.log.info({ database: ctx.db.description, media: config.worker.mediaConcurrency,
@@ -152,6 +168,7 @@ export async function startServer(
     stopping ??= (async () => {
       scheduler.stop();
       await app?.close();
+      await listener?.close();
       await Promise.all(workers.map((pool) => pool.stop(graceMs)));
       await ctx.db.close();
     })();

@@ -25,6 +25,8 @@ export interface JobPayloads {
 export class JobQueue {
   readonly #events = new EventEmitter();
   readonly #clock: () => number;
+  #announce: (() => void) | undefined;
+  #announcing = false;
 
   constructor(clock: () => number = Date.now) {
     this.#clock = clock;
@@ -51,6 +53,23 @@ export class JobQueue {
 
   /** Call after the transaction that enqueued jobs has committed. */
   notify(): void {
+    this.#events.emit('job');
+    // Other processes are told once per turn of the event loop, however many jobs came.
+    if (this.#announce === undefined || this.#announcing) return;
+    this.#announcing = true;
+    setImmediate(() => {
+      this.#announcing = false;
+      this.#announce?.();
+    });
+  }
+
+  /** Also tells workers in other processes, e.g. through PostgreSQL's NOTIFY. */
+  announceWith(announce: () => void): void {
+    this.#announce = announce;
+  }
+
+  /** Another process enqueued jobs: wake this process's workers. */
+  wake(): void {
     this.#events.emit('job');
   }
 

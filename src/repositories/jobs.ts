@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Kysely, SelectQueryBuilder } from 'kysely';
 
 import type { DialectName } from '../db/connect.js';
@@ -182,4 +183,9 @@ export async function queueStats(db: Exec, now: number): Promise<QueueStat[]> {
     ...running.map((r) => ({ type: r.type, state: 'running' as const, count: Number(r.n),
       oldestDueAt: null })),
   ];
+}
+
+/** Tells every listening process that jobs were enqueued (PostgreSQL only). */
+export async function announceJobs(db: Exec, channel: string): Promise<void> {
+  await sql`select pg_notify(${channel}, '')`.execute(db);
 }
