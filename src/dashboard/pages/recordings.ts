@@ -156,12 +156,12 @@ function row(account: Account, rec: Recording, envName: string, storage: Recordi
     <td><div class="badges">${storage.map((d) => badge(TARGET_NAMES[d.target] ?? d.target,
       d.status === 'delivered' ? 'green' : d.status === 'failed' ? 'red' : 'amber',
       `${d.status}${d.last_error === null ? '' : `: ${d.last_error}`}`))}
-      ${webhookBadge(hooks)}</div></td></tr>`;
+      ${webhookBadge(hooks, storage.length === 0)}</div></td></tr>`;
 }
 
-function webhookBadge(hooks: Record<string, number>): Html {
+function webhookBadge(hooks: Record<string, number>, nothingElse: boolean): Html {
   const total = Object.values(hooks).reduce((a, b) => a + b, 0);
-  if (total === 0) return html`<span class="muted small">—</span>`;
+  if (total === 0) return nothingElse ? html`<span class="muted small">—</span>` : html``;
   const delivered = hooks.delivered ?? 0;
   const tone = (hooks.failed ?? 0) > 0 ? 'red' : delivered === total ? 'green' : 'amber';
   return badge(`Webhooks ${delivered}/${total}`, tone, `${delivered} of ${total} delivered`);

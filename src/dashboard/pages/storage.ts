@@ -150,24 +150,28 @@ function fieldsForm(kind: Kind, csrf: string, action: string, row: Row | null,
     const id = `${kind.key}-${row?.id ?? 'new'}-${f.name}`;
     if (f.sealed !== undefined) {
       const set = row !== null && row[f.sealed] !== null && row[f.sealed] !== undefined;
-      return html`<label for="${id}">${f.label} ${set ? badge('Saved', 'green') : ''}
+      return html`<label for="${id}"><span class="label-row">${f.label}
+        ${set ? badge('Saved', 'green') : ''}</span>
         <input id="${id}" type="password" name="${f.name}" autocomplete="new-password"
           placeholder="${set ? 'Saved — type to replace' : 'Not set'}"></label>`;
     }
     const stored = row === null ? '' : row[f.name];
     const value = typeof stored === 'string' || typeof stored === 'number' ? String(stored) : '';
     if (f.options !== undefined) {
-      return html`<label for="${id}">${f.label}<select id="${id}" name="${f.name}">
+      return html`<label for="${id}"><span class="label-row">${f.label}</span>
+        <select id="${id}" name="${f.name}">
         ${f.options.map((o) => html`<option ${o === value ? 'selected' : ''}>${o}</option>`)}
         </select></label>`;
     }
-    return html`<label for="${id}">${f.label}<input id="${id}" name="${f.name}"
+    return html`<label for="${id}"><span class="label-row">${f.label}</span>
+      <input id="${id}" name="${f.name}"
       value="${value}" placeholder="${f.placeholder ?? ''}"
       ${f.numeric === true ? html`inputmode="numeric"` : ''}></label>`;
   };
   return html`<form method="post" action="${action}" class="stack">${csrfField(csrf)}
     <div class="form-grid">
-      ${envs === null ? '' : html`<label>Environment<select name="env_id">${envs.map((e) =>
+      ${envs === null ? '' : html`<label><span class="label-row">Environment</span>
+        <select name="env_id">${envs.map((e) =>
         html`<option value="${e.env_id}">${e.env_name}</option>`)}</select></label>`}
       ${kind.fields.map(input)}</div>
     <div><button class="btn btn-primary" type="submit">${row === null ? 'Add' : 'Save'}</button>
