@@ -35,7 +35,8 @@
       'M5 17h14v3H5z"/></svg>',
     check: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M9.5 16.2L5.3 12l-1.4 1.4 ' +
       '5.6 5.6L20.1 8.4 18.7 7z"/></svg>',
-    warn: '<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M12 2L1 21h22L12 2zm1 15h-2' +
+    warn: '<svg viewBox="0 0 24 24" aria-hidden="true"><path fill-rule="evenodd" ' +
+      'd="M12 2L1 21h22L12 2zm1 15h-2' +
       'v2h2v-2zm0-7h-2v5h2v-5z"/></svg>',
   };
 
