@@ -22,6 +22,7 @@ import { Metrics } from './metrics/standpipe.js';
 import { announceJobs, queueStats } from './repositories/jobs.js';
 import { processRecordingHandler, removeStaleWorkDirs } from './services/processing.js';
 import { deliveryHandler } from './services/deliveries.js';
+import { removeStaleUploads } from './services/ingest.js';
 import { pruneHandler } from './services/maintenance.js';
 import { lifecycleHandler } from './services/privacy.js';
 import { expireUploadsHandler } from './services/tus.js';
@@ -134,6 +135,8 @@ export async function startServer(
   let app: FastifyInstance | null = null;
   let url: string | null = null;
   if (options.http !== false) {
+    const stale = await removeStaleUploads(config.dataDir);
+    if (stale > 0) ctx.log.info({ removed: stale }, 'removed uploads of stopped processes');
     app = await buildApp(ctx);
     url = await app.listen({ host: config.host, port: config.port });
     if (config.publicUrlAuto && config.port === 0) config.publicUrl = url;

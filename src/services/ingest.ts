@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
@@ -67,6 +67,25 @@ export async function receiveUpload(ctx: Context, file: UploadedFile): Promise<R
 
 export async function discard(file: ReceivedFile | null): Promise<void> {
   if (file !== null) await rm(file.path, { force: true });
+}
+
+/**
+ * Removes upload files that a killed process left behind. A file still being written has
+ * a fresh modification time, so another process's upload in progress is never touched.
+ */
+export async function removeStaleUploads(dataDir: string, olderThanMs = 3600_000,
+  now = Date.now()): Promise<number> {
+  const dir = path.join(dataDir, 'uploads');
+  const names = await readdir(dir).catch(() => [] as string[]);
+  let removed = 0;
+  for (const name of names.filter((n) => n.endsWith('.part'))) {
+    const file = path.join(dir, name);
+    const info = await stat(file).catch(() => null);
+    if (info === null || !info.isFile() || now - info.mtimeMs < olderThanMs) continue;
+    await rm(file, { force: true });
+    removed += 1;
+  }
+  return removed;
 }
 
 /**
