@@ -594,6 +594,12 @@
     onRecordersInserted: (window.PipeSDK && window.PipeSDK.onRecordersInserted) || null,
   };
 
+  // Leaving while an upload runs would lose the recording: the browser asks first.
+  window.addEventListener('beforeunload', (event) => {
+    const busy = Object.keys(recorders).some((id) => recorders[id].state === 'uploading');
+    if (busy) event.preventDefault();
+  });
+
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', insertTags);
   else setTimeout(insertTags, 0);
 })();

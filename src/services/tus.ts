@@ -23,8 +23,11 @@ import { UploadLocks } from './upload-locks.js';
 export const TUS_VERSION = '1.0.0';
 /** An upload untouched this long is abandoned: its bytes and row are removed. */
 export const UPLOAD_TTL_MS = 24 * 3600_000;
-/** Creating uploads needs only public codes; this bounds what one account can leave open. */
-const MAX_OPEN_UPLOADS = 100;
+/**
+ * Creating uploads needs only public codes (and is rate limited per address); this bounds
+ * what can be left open against one account without blocking its busy days.
+ */
+const MAX_OPEN_UPLOADS = 1000;
 
 export interface CreateUploadInput {
   length: string | undefined;
