@@ -12,7 +12,8 @@ function createTusUpload(options) {
   var maxAttempts = options.maxAttempts || 40;
   var stallMs = options.stallMs || 30000;
   var file = options.file;
-  var state = { url: null, offset: null, attempt: 0, xhr: null, stopped: false };
+  var state = { url: null, offset: null, attempt: 0, xhr: null, stopped: false,
+    restarted: false };
 
   function fail(message, fatal, status) {
     var err = new Error(message);
@@ -160,6 +161,14 @@ function createTusUpload(options) {
 
   function run() {
     return step().catch(function (err) {
+      const lost = (err.status === 404 || err.status === 410) && state.url !== null;
+      if (lost && !state.stopped && !state.restarted) {
+        // The server lost the upload (expired, or its bytes are elsewhere): start over once.
+        state.restarted = true;
+        state.url = null;
+        state.offset = null;
+        return run();
+      }
       if (err.fatal || state.attempt >= maxAttempts) throw err;
       state.attempt += 1;
       state.offset = null;

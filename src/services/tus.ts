@@ -1,4 +1,4 @@
-import { copyFile, link, mkdir, open, rm } from 'node:fs/promises';
+import { copyFile, link, mkdir, open, rm, stat } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
@@ -139,7 +139,19 @@ async function liveUpload(ctx: Context, id: string): Promise<Upload> {
 export async function uploadState(ctx: Context, id: string): Promise<UploadState> {
   await locks.settle(id);
   const upload = await liveUpload(ctx, id);
+  if (upload.recording_id === null) await stat(partPath(ctx, id)).catch(notHere);
   return { upload, recording: await recordingOf(ctx, upload) };
+}
+
+/**
+ * The bytes so far live in this server's data directory. A process that does not share it
+ * cannot go on with the upload; the client is told to start a new one.
+ */
+function notHere(err: unknown): never {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    throw new AppError('gone', "this upload's bytes are not on this server; start a new upload");
+  }
+  throw err;
 }
 
 async function recordingOf(ctx: Context, upload: Upload) {
@@ -194,7 +206,7 @@ export async function appendToUpload(
  * many bytes are on disk. A connection that drops ends the body early; that is not an error.
  */
 async function writeBody(file: string, body: Readable, position: number, room: number) {
-  const handle = await open(file, 'r+');
+  const handle = await open(file, 'r+').catch(notHere);
   let written = 0;
   let overflow = false;
   let failure: Error | null = null;

@@ -1,4 +1,4 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -237,6 +237,17 @@ describe.each(DIALECTS)('tus resumable uploads (%s)', (dialect) => {
     expect((await rows()).map((r) => r.id)).not.toContain(id);
     expect(await readdir(partsDir())).not.toContain(`${id}.part`);
     expect((await tus(url, 'HEAD')).status).toBe(404);
+  });
+
+  it('answers 410 when the bytes so far are not on this server', async () => {
+    const { url } = await createUpload(t.url, clip.length, meta());
+    await patch(url, 0, clip.subarray(0, 100));
+    const id = url.slice(url.lastIndexOf('/') + 1);
+    await rm(path.join(partsDir(), `${id}.part`));
+    const head = await tus(url, 'HEAD');
+    expect(head.status).toBe(410);
+    expect(head.headers.get('tus-resumable')).toBe('1.0.0');
+    expect((await patch(url, 100, clip.subarray(100, 200))).status).toBe(410);
   });
 
   it('keeps out of the upload what the environment does not collect', async () => {
