@@ -13,14 +13,14 @@ const CROSS_ORIGIN = {
 
 /**
  * The recorder at the paths Pipe's embed code 2.0 loads it from (/2.0/pipe.js and
- * /2.0/pipe.css), so a page moves by changing the host name only. The tus client is served
- * inside the same script, both wrapped so that the page's globals gain only PipeSDK.
+ * /2.0/pipe.css), so a page moves by changing the host name only. The tus client and the
+ * view are served inside the same script, all wrapped so the page's globals gain only PipeSDK.
  */
 export async function recorderRoutes(app: FastifyInstance) {
   const read = (name: string) => readFile(assetPath('recorder', name), 'utf8');
-  const [tus, pipe, css] = await Promise.all([read('tus-client.js'), read('pipe.js'),
-    read('pipe.css')]);
-  const script = staticFile(`(function () {\n${tus}\n${pipe}\n})();\n`,
+  const [tus, view, pipe, css] = await Promise.all([read('tus-client.js'), read('view.js'),
+    read('pipe.js'), read('pipe.css')]);
+  const script = staticFile(`(function () {\n${tus}\n${view}\n${pipe}\n})();\n`,
     'application/javascript; charset=utf-8');
   const style = staticFile(css, 'text/css; charset=utf-8');
 
