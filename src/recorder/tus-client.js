@@ -7,16 +7,16 @@
 function createTusUpload(options) {
   'use strict';
 
-  var TUS = '1.0.0';
-  var chunkSize = options.chunkSize || 8 * 1024 * 1024;
-  var maxAttempts = options.maxAttempts || 40;
-  var stallMs = options.stallMs || 30000;
-  var file = options.file;
-  var state = { url: null, offset: null, attempt: 0, xhr: null, stopped: false,
+  const TUS = '1.0.0';
+  const chunkSize = options.chunkSize || 8 * 1024 * 1024;
+  const maxAttempts = options.maxAttempts || 40;
+  const stallMs = options.stallMs || 30000;
+  const file = options.file;
+  const state = { url: null, offset: null, attempt: 0, xhr: null, stopped: false,
     restarted: false };
 
   function fail(message, fatal, status) {
-    var err = new Error(message);
+    const err = new Error(message);
     err.fatal = fatal;
     err.status = status || 0;
     return err;
@@ -26,9 +26,9 @@ function createTusUpload(options) {
     return Object.keys(meta).filter(function (k) {
       return meta[k] !== undefined && meta[k] !== null && meta[k] !== '';
     }).map(function (k) {
-      var bytes = new TextEncoder().encode(String(meta[k]));
-      var bin = '';
-      for (var i = 0; i < bytes.length; i += 1) bin += String.fromCharCode(bytes[i]);
+      const bytes = new TextEncoder().encode(String(meta[k]));
+      let bin = '';
+      for (let i = 0; i < bytes.length; i += 1) bin += String.fromCharCode(bytes[i]);
       return k + ' ' + btoa(bin);
     }).join(',');
   }
@@ -36,10 +36,10 @@ function createTusUpload(options) {
   /** One request; resolves with the XHR once answered, rejects on network failure. */
   function request(method, url, headers, body, onProgress) {
     return new Promise(function (resolve, reject) {
-      var xhr = new XMLHttpRequest();
+      const xhr = new XMLHttpRequest();
       state.xhr = xhr;
-      var watchdog = null;
-      var arm = function () {
+      let watchdog = null;
+      const arm = function () {
         clearTimeout(watchdog);
         // A connection that carries nothing for this long is treated as dropped.
         watchdog = setTimeout(function () { xhr.abort(); }, stallMs);
@@ -85,7 +85,7 @@ function createTusUpload(options) {
   }
 
   function finished(xhr) {
-    var id = xhr.getResponseHeader('Standpipe-Video-Id');
+    const id = xhr.getResponseHeader('Standpipe-Video-Id');
     return id ? { id: Number(id), name: xhr.getResponseHeader('Standpipe-Video-Name') || '' }
       : null;
   }
@@ -116,9 +116,9 @@ function createTusUpload(options) {
   }
 
   function patch() {
-    var start = state.offset;
-    var end = Math.min(start + chunkSize, file.size);
-    var report = function (loaded) {
+    const start = state.offset;
+    const end = Math.min(start + chunkSize, file.size);
+    const report = function (loaded) {
       if (options.onProgress) options.onProgress(Math.min(start + loaded, file.size), file.size);
     };
     return request('PATCH', state.url, {
@@ -135,12 +135,12 @@ function createTusUpload(options) {
 
   function pause(ms) {
     return new Promise(function (resolve) {
-      var done = function () {
+      const done = function () {
         window.removeEventListener('online', done);
         clearTimeout(timer);
         resolve();
       };
-      var timer = setTimeout(done, ms);
+      const timer = setTimeout(done, ms);
       // Back online: no reason to sit out the rest of the wait.
       window.addEventListener('online', done);
     });
@@ -172,7 +172,7 @@ function createTusUpload(options) {
       if (err.fatal || state.attempt >= maxAttempts) throw err;
       state.attempt += 1;
       state.offset = null;
-      var delay = Math.min(10000, 500 * Math.pow(2, state.attempt - 1));
+      const delay = Math.min(10000, 500 * Math.pow(2, state.attempt - 1));
       if (options.onRetry) options.onRetry(state.attempt, delay, err);
       return pause(delay).then(run);
     });
@@ -189,7 +189,7 @@ function createTusUpload(options) {
       state.stopped = true;
       if (state.xhr) state.xhr.abort();
       if (state.url === null) return Promise.resolve();
-      var url = state.url;
+      const url = state.url;
       state.url = null;
       return request('DELETE', url, {}).then(function () {}, function () {});
     },

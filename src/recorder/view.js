@@ -32,7 +32,7 @@ const pipeView = (function () {
   };
 
   function h(tag, attrs, children) {
-    var el = document.createElement(tag);
+    const el = document.createElement(tag);
     Object.keys(attrs || {}).forEach(function (k) {
       if (k === 'text') el.textContent = attrs[k];
       else if (k === 'html') el.innerHTML = attrs[k];
@@ -48,20 +48,20 @@ const pipeView = (function () {
   }
 
   function clock(seconds) {
-    var s = Math.max(0, Math.floor(seconds));
+    const s = Math.max(0, Math.floor(seconds));
     return String(Math.floor(s / 60)).padStart(2, '0') + ':' + String(s % 60).padStart(2, '0');
   }
 
   function spoken(seconds) {
-    var s = Math.round(seconds);
+    const s = Math.round(seconds);
     if (s < 60) return s + (s === 1 ? ' second' : ' seconds');
-    var m = Math.floor(s / 60);
+    const m = Math.floor(s / 60);
     return m + (m === 1 ? ' minute' : ' minutes') + (s % 60 ? ' ' + (s % 60) + ' seconds' : '');
   }
 
   function describeMediaError(err, audioOnly) {
-    var device = audioOnly ? 'microphone' : 'camera and microphone';
-    var name = err && err.name;
+    const device = audioOnly ? 'microphone' : 'camera and microphone';
+    const name = err && err.name;
     if (name === 'NotAllowedError' || name === 'SecurityError' ||
       name === 'PermissionDeniedError') {
       return { title: (audioOnly ? 'Microphone' : 'Camera') + ' access was refused',
