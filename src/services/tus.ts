@@ -5,24 +5,23 @@ import type { Readable } from 'node:stream';
 
 import type { Context } from '../context.js';
 import type { Upload } from '../db/schema.js';
-import type { JobHandler } from '../jobs/worker.js';
 import { AppError, badRequest } from '../lib/errors.js';
 import { randomHex, randomToken } from '../lib/secrets.js';
 import { findAccountById, findUploadTarget } from '../repositories/accounts.js';
 import { findEnvironmentByEnvId } from '../repositories/environments.js';
 import {
   advanceUpload, countOpenUploads, deleteUpload, findUpload, findUploadRecording, finishUpload,
-  insertUpload, listExpiredUploads, touchUpload,
+  insertUpload, touchUpload,
 } from '../repositories/uploads.js';
 import { checkPayload, createRecording } from './ingest.js';
 import { collectedMeta } from './privacy.js';
 import { parseMrt } from './tus-metadata.js';
 import type { StoredUploadMeta } from './tus-metadata.js';
+import { UPLOAD_TTL_MS, partPath } from './tus-files.js';
 import { UploadLocks } from './upload-locks.js';
 
 export const TUS_VERSION = '1.0.0';
-/** An upload untouched this long is abandoned: its bytes and row are removed. */
-export const UPLOAD_TTL_MS = 24 * 3600_000;
+export { UPLOAD_TTL_MS, expireUploadsHandler } from './tus-files.js';
 /**
  * Creating uploads needs only public codes (and is rate limited per address); this bounds
  * what can be left open against one account without blocking its busy days.
@@ -43,10 +42,6 @@ export interface UploadState {
 }
 
 const locks = new UploadLocks();
-
-function partPath(ctx: Context, id: string): string {
-  return path.join(ctx.config.dataDir, 'uploads', 'tus', `${id}.part`);
-}
 
 /**
  * Creates an upload after checking, before any byte is accepted, that the account hash and
@@ -278,24 +273,4 @@ export async function terminateUpload(ctx: Context, id: string): Promise<void> {
   } finally {
     lock.release();
   }
-}
-
-const EXPIRE_BATCH = 100;
-
-/** Removes uploads nobody touched for a day, bytes first, so no row outlives its file. */
-export function expireUploadsHandler(ctx: Context): JobHandler {
-  return {
-    async run(_job, signal) {
-      let removed = 0;
-      for (;;) {
-        const rows = await listExpiredUploads(ctx.db.kysely, ctx.clock(), EXPIRE_BATCH);
-        for (const row of rows) {
-          await rm(partPath(ctx, row.id), { force: true });
-          if (await deleteUpload(ctx.db.kysely, row.id)) removed += 1;
-        }
-        if (rows.length < EXPIRE_BATCH || signal.aborted) break;
-      }
-      ctx.log.info({ removed }, 'expired uploads removed');
-    },
-  };
 }

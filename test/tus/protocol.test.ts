@@ -239,6 +239,28 @@ describe.each(DIALECTS)('tus resumable uploads (%s)', (dialect) => {
     expect((await tus(url, 'HEAD')).status).toBe(404);
   });
 
+  it('removes files a killed process left: parts without a row, old second names', async () => {
+    const { mkdir, utimes, writeFile } = await import('node:fs/promises');
+    await mkdir(partsDir(), { recursive: true });
+    const orphan = path.join(partsDir(), `${'a'.repeat(32)}.part`);
+    const staged = path.join(partsDir(), `${'b'.repeat(32)}.part.k3j9x0aa`);
+    const fresh = path.join(partsDir(), `${'c'.repeat(32)}.part.k3j9x0ab`);
+    for (const file of [orphan, staged, fresh]) await writeFile(file, 'bytes');
+    const old = new Date(Date.now() - 2 * DAY);
+    await utimes(orphan, old, old);
+    await utimes(staged, old, old);
+    const { url } = await createUpload(t.url, clip.length, meta());
+    const live = `${url.slice(url.lastIndexOf('/') + 1)}.part`;
+    await utimes(path.join(partsDir(), live), old, old);
+    await expireUploadsHandler(t.server.ctx).run({} as Job, new AbortController().signal);
+    const left = await readdir(partsDir());
+    expect(left).not.toContain(path.basename(orphan));
+    expect(left).not.toContain(path.basename(staged));
+    expect(left).toContain(path.basename(fresh));
+    expect(left).toContain(live);
+    await rm(fresh);
+  });
+
   it('answers 410 when the bytes so far are not on this server', async () => {
     const { url } = await createUpload(t.url, clip.length, meta());
     await patch(url, 0, clip.subarray(0, 100));
