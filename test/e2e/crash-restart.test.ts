@@ -9,11 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { locateMediaBinaries } from '../../src/media/binaries.js';
-import { DIALECTS, PG_URL, eventually, uploadFile } from '../helpers/harness.js';
+import {
+  DIALECTS, PG_URL, createTestSchema, eventually, uploadFile,
+} from '../helpers/harness.js';
 import { startReceiver } from '../helpers/receiver.js';
 import type { Receiver } from '../helpers/receiver.js';
 
@@ -51,7 +52,6 @@ describe.each(DIALECTS)('a server killed mid-conversion (%s)', (dialect) => {
   let dataDir: string;
   let env: NodeJS.ProcessEnv;
   let receiver: Receiver;
-  let schema: string | null = null;
   let baseUrl: string;
 
   beforeAll(async () => {
@@ -62,11 +62,7 @@ describe.each(DIALECTS)('a server killed mid-conversion (%s)', (dialect) => {
     baseUrl = `http://127.0.0.1:${port}`;
     let databaseUrl = path.join(dataDir, 'standpipe.db');
     if (dialect === 'postgres') {
-      schema = `crash_${process.pid}_${Date.now() % 100000}`;
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`create schema ${schema}`);
-      await client.end();
+      const schema = await createTestSchema('crash');
       databaseUrl = `${PG_URL}?schema=${schema}`;
     }
     env = {
@@ -84,12 +80,6 @@ describe.each(DIALECTS)('a server killed mid-conversion (%s)', (dialect) => {
   afterAll(async () => {
     await receiver.close();
     await rm(dataDir, { recursive: true, force: true });
-    if (schema !== null) {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`drop schema if exists ${schema} cascade`);
-      await client.end();
-    }
   });
 
   function serve(): ChildProcess {

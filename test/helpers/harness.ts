@@ -35,23 +35,27 @@ export async function createTestDb(dialect: DialectName, dir: string): Promise<T
     const url = path.join(dir, 'standpipe.db');
     return { db: openDatabase(url), url, schema: null, drop: async () => undefined };
   }
-  const schema = `t_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
-  const admin = new pg.Client({ connectionString: PG_URL });
-  await admin.connect();
-  await admin.query(`create schema ${schema}`);
-  await admin.end();
+  const schema = await createTestSchema('t');
   const db = openDatabase(PG_URL, { schema, poolSize: 5 });
   return {
     db,
     url: PG_URL,
     schema,
-    drop: async () => {
-      const client = new pg.Client({ connectionString: PG_URL });
-      await client.connect();
-      await client.query(`drop schema if exists ${schema} cascade`);
-      await client.end();
-    },
+    // Dropped with every other schema of the run when it ends (test/global-setup.ts): a
+    // schema dropped while other files still run can break their catalogue queries.
+    drop: async () => undefined,
   };
+}
+
+/** Creates a PostgreSQL schema named for this test run, for one test's tables. */
+export async function createTestSchema(tag: string): Promise<string> {
+  const prefix = process.env.STANDPIPE_TEST_SCHEMA_PREFIX ?? 'sp_test_';
+  const schema = `${prefix}${tag}_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: PG_URL });
+  await admin.connect();
+  await admin.query(`create schema ${schema}`);
+  await admin.end();
+  return schema;
 }
 
 export interface TestServer {

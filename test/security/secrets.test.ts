@@ -12,12 +12,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
 
 import type { NewAccountResult } from '../../src/services/accounts.js';
-import { DIALECTS, PG_URL, eventually, startTestServer, uploadFile } from '../helpers/harness.js';
+import {
+  DIALECTS, PG_URL, createTestSchema, eventually, startTestServer, uploadFile,
+} from '../helpers/harness.js';
 import type { ApiResponse, TestServer } from '../helpers/harness.js';
 import { CHROMIUM_WEBM } from '../helpers/media-fixtures.js';
 import { startReceiver } from '../helpers/receiver.js';
@@ -266,11 +267,7 @@ describe.each(DIALECTS)('secrets in the logs of a running server (%s)', (dialect
       STANDPIPE_SECRET_KEY: randomBytes(32).toString('hex'),
     };
     if (dialect === 'postgres') {
-      schema = `t_logs_${process.pid}_${randomBytes(4).toString('hex')}`;
-      const admin = new pg.Client({ connectionString: PG_URL });
-      await admin.connect();
-      await admin.query(`create schema ${schema}`);
-      await admin.end();
+      schema = await createTestSchema('logs');
       // A password in the URL: the server trusts local connections, so it is only shown.
       const url = new URL(PG_URL);
       url.password = dbPassword;
@@ -330,12 +327,6 @@ describe.each(DIALECTS)('secrets in the logs of a running server (%s)', (dialect
     await stopChild(server);
     await receiver?.close();
     await sink?.close();
-    if (schema !== null) {
-      const admin = new pg.Client({ connectionString: PG_URL });
-      await admin.connect();
-      await admin.query(`drop schema if exists ${schema} cascade`);
-      await admin.end();
-    }
     await rm(dataDir, { recursive: true, force: true });
   });
 
