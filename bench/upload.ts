@@ -1,0 +1,123 @@
+/**
+ * Large uploads over loopback: multipart POST /upload with curl and a tus upload (one PATCH
+ * streamed from disk), each beside curl sending the same file to a bare Node server that
+ * writes the body to disk. Prints throughput and the server's peak RSS.
+ *
+ *   npm run build && npx tsx bench/upload.ts [MiB]
+ */
+import { execFile, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { request } from 'node:http';
+import { cpus, tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+const SINK = fileURLToPath(new URL('./sink-server.mjs', import.meta.url));
+const MIB = Number(process.argv[2] ?? 1024);
+
+function started(child: ChildProcess): Promise<string> {
+  return new Promise((resolve) => {
+    child.stdout?.once('data', (d: Buffer) => resolve(d.toString().trim()));
+  });
+}
+
+async function peakRssMb(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function timed(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+/** A tus upload: creation, then the whole file in one PATCH streamed from disk. */
+async function tusUpload(base: string, file: string, hash: string, code: string) {
+  const size = (await stat(file)).size;
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const created = await fetch(`${base}/tus`, {
+    method: 'POST',
+    headers: { 'tus-resumable': '1.0.0', 'upload-length': String(size),
+      'upload-metadata': `accountHash ${b64(hash)},eid ${b64(code)},filename ${b64('big.bin')}` },
+  });
+  const location = created.headers.get('location');
+  if (created.status !== 201 || location === null) {
+    throw new Error(`tus creation answered ${created.status}`);
+  }
+  const url = new URL(location, base);
+  await new Promise<void>((resolve, reject) => {
+    const req = request(url, { method: 'PATCH', headers: {
+      'tus-resumable': '1.0.0', 'upload-offset': '0',
+      'content-type': 'application/offset+octet-stream', 'content-length': String(size) } },
+    (res) => {
+      res.resume();
+      res.on('end', () => (res.statusCode === 204 ? resolve()
+        : reject(new Error(`PATCH answered ${res.statusCode ?? 0}`))));
+    });
+    req.on('error', reject);
+    createReadStream(file).pipe(req);
+  });
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'standpipe-bench-upload-'));
+  const file = path.join(dir, 'big.bin');
+  await run('sh', ['-c', `head -c ${MIB}M /dev/urandom > ${file}`]);
+  const port = 18900 + Math.floor(Math.random() * 50);
+  const base = `http://127.0.0.1:${port}`;
+  const env = { ...process.env, STANDPIPE_DATA_DIR: path.join(dir, 'data'),
+    STANDPIPE_PORT: String(port), STANDPIPE_LOG_LEVEL: 'warn',
+    STANDPIPE_RATE_LIMIT_PER_MINUTE: '0', STANDPIPE_MAX_UPLOAD_BYTES: String(4 * 1024 ** 3) };
+  const created = await run(process.execPath, [CLI, 'account', 'create', '--name', 'Bench',
+    '--email', 'bench@example.com'], { env });
+  const acct = JSON.parse(created.stdout) as { account_hash: string; env_code: string };
+
+  const sink = spawn(process.execPath, [SINK], { env: { ...process.env,
+    SINK_FILE: path.join(dir, 'sink.bin') }, stdio: ['ignore', 'pipe', 'inherit'] });
+  const sinkUrl = await started(sink);
+  const ref = await timed(() => run('curl', ['-s', '-o', '/dev/null', '-T', file, sinkUrl]));
+  const refRss = await peakRssMb(sink.pid ?? 0);
+  sink.kill();
+
+  const results: { name: string; seconds: number; rss: number }[] = [];
+  for (const kind of ['multipart', 'tus'] as const) {
+    // A fresh server for each, so that each peak RSS is its own; --no-worker keeps the
+    // conversion of the (random, unreadable) bytes out of the figure.
+    const server = spawn(process.execPath, [CLI, 'serve', '--no-worker'], { env,
+      stdio: ['ignore', 'ignore', 'inherit'] });
+    for (;;) {
+      if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const seconds = kind === 'multipart'
+      ? await timed(() => run('curl', ['-s', '-o', '/dev/null', '-F',
+        `accountHash=${acct.account_hash}`, '-F', `eid=${acct.env_code}`, '-F',
+        `FileInput=@${file}`, `${base}/upload`]))
+      : await timed(() => tusUpload(base, file, acct.account_hash, acct.env_code));
+    results.push({ name: kind, seconds, rss: await peakRssMb(server.pid ?? 0) });
+    server.kill('SIGTERM');
+    await new Promise((r) => server.once('exit', r));
+  }
+  await rm(dir, { recursive: true, force: true });
+
+  const mbps = (s: number) => MIB / s;
+  console.log(`\n${MIB} MiB uploads over loopback, ${cpus().length} cores`);
+  console.log('| upload | MiB/s | reference MiB/s (curl to a bare Node server) | ratio | ' +
+    'target | peak RSS MB | target |');
+  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of results) {
+    const ratio = mbps(r.seconds) / mbps(ref);
+    console.log(`| ${r.name} | ${mbps(r.seconds).toFixed(0)} | ${mbps(ref).toFixed(0)} ` +
+      `(its RSS ${refRss.toFixed(0)} MB) | ${(ratio * 100).toFixed(0)}% | >= 70% ` +
+      `${ratio >= 0.7 ? 'met' : 'MISSED'} | ${r.rss.toFixed(0)} | < 200 ` +
+      `${r.rss < 200 ? 'met' : 'MISSED'} |`);
+  }
+}
+
+await main();
