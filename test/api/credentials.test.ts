@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readFile, readdir } from 'node:fs/promises';
-import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { DIALECTS, startTestServer } from '../helpers/harness.js';
+import { filesUnder, startTestServer, DIALECTS } from '../helpers/harness.js';
 import type { TestServer } from '../helpers/harness.js';
 import type { NewAccountResult } from '../../src/services/accounts.js';
 import {
@@ -80,11 +79,6 @@ const HOSTILE_FOLDERS = ['../x', 'a/../b', '..', 'a\\..\\b', 'x/..'];
 const ODD_FOLDERS = [
   'My Videos', 'a+b', 'Q&A', 'it\'s "quoted"', 'Überprüfung/日本語 ✓', 'per cent %20 #1',
 ];
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
-}
 
 describe.each(DIALECTS)('storage credentials (%s)', (dialect) => {
   let srv: TestServer;

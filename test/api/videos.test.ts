@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { locateMediaBinaries } from '../../src/media/binaries.js';
 import type { NewAccountResult } from '../../src/services/accounts.js';
 import {
-  DIALECTS, eventually, readResponse, startTestServer, uploadFile,
+  eventually, filesUnder, readResponse, startTestServer, uploadFile, DIALECTS,
 } from '../helpers/harness.js';
 import type { ApiResponse, TestServer } from '../helpers/harness.js';
 import {
@@ -44,16 +44,6 @@ async function postParts(baseUrl: string, parts: Part[]): Promise<ApiResponse> {
   }
   const res = await fetch(`${baseUrl}/upload`, { method: 'POST', body: form });
   return readResponse(res);
-}
-
-async function filesUnder(dir: string): Promise<string[]> {
-  try {
-    const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-    return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
 }
 
 describe.each(DIALECTS)('recordings (%s)', (dialect) => {

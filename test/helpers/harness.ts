@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 
 import { loadConfig } from '../../src/config/index.js';
 import { openDatabase } from '../../src/db/connect.js';
+import { migrate } from '../../src/db/migrations.js';
 import type { Db, DialectName } from '../../src/db/connect.js';
 import { startServer } from '../../src/runtime.js';
 import type { Server } from '../../src/runtime.js';
@@ -56,6 +57,29 @@ export async function createTestSchema(tag: string): Promise<string> {
   await admin.query(`create schema ${schema}`);
   await admin.end();
   return schema;
+}
+
+export type MigratedTestDb = TestDb & { close(): Promise<void> };
+
+/**
+ * A migrated database of its own in a temporary folder, for tests of one layer; `close`
+ * closes it and removes the folder.
+ */
+export async function createMigratedTestDb(
+  dialect: DialectName,
+  tag: string,
+): Promise<MigratedTestDb> {
+  const dir = await mkdtemp(path.join(tmpdir(), `standpipe-${tag}-`));
+  const testDb = await createTestDb(dialect, dir);
+  await migrate(testDb.db);
+  return {
+    ...testDb,
+    close: async () => {
+      await testDb.db.close();
+      await testDb.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
 
 export interface TestServer {
@@ -150,6 +174,26 @@ export async function readResponse(res: Response): Promise<ApiResponse> {
     json = {};
   }
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/**
+ * Every regular file under `dir`, as absolute paths, sorted; [] when it does not exist. A
+ * running server removes its work folders at any moment, so a walk that meets a folder
+ * vanishing under it is made again rather than cut short.
+ */
+export async function filesUnder(dir: string): Promise<string[]> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const entries = await readdir(dir, { withFileTypes: true, recursive: true });
+      return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name))
+        .sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      const rootGone = await readdir(dir).then(() => false, () => true);
+      if (rootGone) return [];
+      if (attempt >= 10) throw err;
+    }
+  }
 }
 
 /** Uploads a file the way the recorder does. */

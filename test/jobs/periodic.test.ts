@@ -1,33 +1,23 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { migrate } from '../../src/db/migrations.js';
 import { PeriodicScheduler } from '../../src/jobs/periodic.js';
 import { JobQueue } from '../../src/jobs/queue.js';
 import { pruneFinished } from '../../src/repositories/maintenance.js';
-import { DIALECTS, createTestDb } from '../helpers/harness.js';
-import type { TestDb } from '../helpers/harness.js';
+import { DIALECTS, createMigratedTestDb } from '../helpers/harness.js';
+import type { MigratedTestDb } from '../helpers/harness.js';
 
 const log = pino({ level: 'silent' });
 
 describe.each(DIALECTS)('periodic tasks and pruning (%s)', (dialect) => {
-  let dir: string;
-  let testDb: TestDb;
+  let testDb: MigratedTestDb;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'standpipe-periodic-'));
-    testDb = await createTestDb(dialect, dir);
-    await migrate(testDb.db);
+    testDb = await createMigratedTestDb(dialect, 'periodic');
   });
 
   afterAll(async () => {
-    await testDb.db.close();
-    await testDb.drop();
-    await rm(dir, { recursive: true, force: true });
+    await testDb.close();
   });
 
   it('enqueues a task once per period however many processes tick', async () => {

@@ -1,13 +1,8 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Db } from '../../src/db/connect.js';
 import { openDatabase } from '../../src/db/connect.js';
-import { migrate } from '../../src/db/migrations.js';
 import type { Job } from '../../src/db/schema.js';
 import { AppError } from '../../src/lib/errors.js';
 import { JOB_POLICIES } from '../../src/jobs/policies.js';
@@ -16,8 +11,8 @@ import { JobQueue } from '../../src/jobs/queue.js';
 import { WorkerPool } from '../../src/jobs/worker.js';
 import type { JobHandlers } from '../../src/jobs/worker.js';
 import { claimJob, finishJob } from '../../src/repositories/jobs.js';
-import { DIALECTS, createTestDb, eventually } from '../helpers/harness.js';
-import type { TestDb } from '../helpers/harness.js';
+import { DIALECTS, createMigratedTestDb, eventually } from '../helpers/harness.js';
+import type { MigratedTestDb } from '../helpers/harness.js';
 
 const log = pino({ level: 'silent' });
 
@@ -29,22 +24,17 @@ function withIdleHandlers(some: Partial<JobHandlers>): JobHandlers {
 }
 
 describe.each(DIALECTS)('the job queue (%s)', (dialect) => {
-  let dir: string;
-  let testDb: TestDb;
+  let testDb: MigratedTestDb;
   let db: Db;
   const queue = new JobQueue();
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'standpipe-jobs-'));
-    testDb = await createTestDb(dialect, dir);
+    testDb = await createMigratedTestDb(dialect, 'jobs');
     db = testDb.db;
-    await migrate(db);
   });
 
   afterAll(async () => {
-    await db.close();
-    await testDb.drop();
-    await rm(dir, { recursive: true, force: true });
+    await testDb.close();
   });
 
   /** Another connection to the same database, as another process would have. */

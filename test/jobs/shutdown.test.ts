@@ -1,12 +1,7 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Db } from '../../src/db/connect.js';
-import { migrate } from '../../src/db/migrations.js';
 import { AppError } from '../../src/lib/errors.js';
 import { JOB_POLICIES } from '../../src/jobs/policies.js';
 import type { JobType } from '../../src/jobs/policies.js';
@@ -14,8 +9,8 @@ import { JobQueue } from '../../src/jobs/queue.js';
 import { WorkerPool } from '../../src/jobs/worker.js';
 import type { JobHandler, JobHandlers, JobOutcome } from '../../src/jobs/worker.js';
 import { queueStats } from '../../src/repositories/jobs.js';
-import { DIALECTS, createTestDb, eventually } from '../helpers/harness.js';
-import type { TestDb } from '../helpers/harness.js';
+import { DIALECTS, createMigratedTestDb, eventually } from '../helpers/harness.js';
+import type { MigratedTestDb } from '../helpers/harness.js';
 
 const log = pino({ level: 'silent' });
 
@@ -26,22 +21,17 @@ function handlers(webhook: JobHandler): JobHandlers {
 }
 
 describe.each(DIALECTS)('stopping workers and reporting jobs (%s)', (dialect) => {
-  let dir: string;
-  let testDb: TestDb;
+  let testDb: MigratedTestDb;
   let db: Db;
   const queue = new JobQueue();
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'standpipe-shutdown-'));
-    testDb = await createTestDb(dialect, dir);
+    testDb = await createMigratedTestDb(dialect, 'shutdown');
     db = testDb.db;
-    await migrate(db);
   });
 
   afterAll(async () => {
-    await db.close();
-    await testDb.drop();
-    await rm(dir, { recursive: true, force: true });
+    await testDb.close();
   });
 
   const jobRow = (id: number) => db.kysely.selectFrom('jobs')

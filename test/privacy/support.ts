@@ -3,7 +3,7 @@
  * test moves by hand, and searches of every place a server could have kept a value.
  */
 import { execFile } from 'node:child_process';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
@@ -15,6 +15,9 @@ import { locateMediaBinaries } from '../../src/media/binaries.js';
 import { eventually, startTestServer, uploadFile } from '../helpers/harness.js';
 import type { ApiResponse, TestServer } from '../helpers/harness.js';
 import type { Receiver } from '../helpers/receiver.js';
+import { filesUnder } from '../helpers/harness.js';
+
+export { filesUnder };
 
 const run = promisify(execFile);
 
@@ -72,17 +75,6 @@ export async function startPrivacyServer(
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   return { srv, logs };
-}
-
-/** Every regular file under `dir`, sorted; [] when it does not exist. */
-export async function filesUnder(dir: string): Promise<string[]> {
-  try {
-    const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-    return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
 }
 
 /**

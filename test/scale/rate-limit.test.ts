@@ -1,15 +1,10 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { Db } from '../../src/db/connect.js';
-import { migrate } from '../../src/db/migrations.js';
 import { countRequest, pruneRateLimits } from '../../src/repositories/rate-limits.js';
 import { RateLimiter, addressKey } from '../../src/services/rate-limit.js';
-import { DIALECTS, createTestDb } from '../helpers/harness.js';
-import type { TestDb } from '../helpers/harness.js';
+import { DIALECTS, createMigratedTestDb } from '../helpers/harness.js';
+import type { MigratedTestDb } from '../helpers/harness.js';
 
 describe('client address keys', () => {
   it('counts IPv4 per address and IPv6 per /64', () => {
@@ -24,21 +19,16 @@ describe('client address keys', () => {
 });
 
 describe.each(DIALECTS)('request counts in the database (%s)', (dialect) => {
-  let dir: string;
-  let testDb: TestDb;
+  let testDb: MigratedTestDb;
   let db: Db;
 
   beforeAll(async () => {
-    dir = await mkdtemp(path.join(tmpdir(), 'standpipe-ratelimit-'));
-    testDb = await createTestDb(dialect, dir);
+    testDb = await createMigratedTestDb(dialect, 'ratelimit');
     db = testDb.db;
-    await migrate(db);
   });
 
   afterAll(async () => {
-    await db.close();
-    await testDb.drop();
-    await rm(dir, { recursive: true, force: true });
+    await testDb.close();
   });
 
   it('counts up within a window, starts over in a newer one, keeps counting on an older one',

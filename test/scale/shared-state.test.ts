@@ -3,7 +3,7 @@
  * recording enters through one, is converted by another and is served by a third; limits,
  * keys and metrics behave the same whichever process a request reaches.
  */
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewAccountResult } from '../../src/services/accounts.js';
 import { createAccount } from '../../src/services/accounts.js';
 import { standardWebhookSignature } from '../../src/webhooks/signature.js';
-import { DIALECTS, eventually, uploadFile } from '../helpers/harness.js';
+import { eventually, filesUnder, uploadFile, DIALECTS } from '../helpers/harness.js';
 import { CHROMIUM_WEBM } from '../helpers/media-fixtures.js';
 import { startReceiver } from '../helpers/receiver.js';
 import type { Receiver } from '../helpers/receiver.js';
@@ -19,11 +19,6 @@ import { sharedServices, startNode } from './cluster.js';
 import type { Node, Shared } from './cluster.js';
 
 type Json = Record<string, unknown>;
-
-async function filesUnder(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch(() => []);
-  return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
-}
 
 async function call(base: string, key: string, method: string, url: string, body?: unknown) {
   const res = await fetch(`${base}${url}`, {

@@ -2,7 +2,7 @@
  * Small helpers shared by the security tests: raw multipart bodies, file listings of a data
  * directory, reads of the database behind a test server, and a slowed-down ffmpeg.
  */
-import { chmod, mkdtemp, readdir, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,17 +10,9 @@ import path from 'node:path';
 import { locateMediaBinaries } from '../../src/media/binaries.js';
 import { readResponse } from '../helpers/harness.js';
 import type { ApiResponse, TestServer } from '../helpers/harness.js';
+import { filesUnder } from '../helpers/harness.js';
 
-/** Every regular file under `dir`, as absolute paths, sorted; [] when it does not exist. */
-export async function filesUnder(dir: string): Promise<string[]> {
-  try {
-    const entries = await readdir(dir, { withFileTypes: true, recursive: true });
-    return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name)).sort();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
-}
+export { filesUnder };
 
 /** Files a server keeps for recordings: the media store and uploads in progress. */
 export async function storedFiles(srv: TestServer): Promise<string[]> {
