@@ -87,18 +87,47 @@ function openPostgres(url: string, options: { schema?: string; poolSize?: number
  * and an API answers the same few queries over and over. Statements are kept by their SQL.
  */
 function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
-  const cache = new Map<string, BetterSqlite3.Statement>();
+  const cache = new Map<string, SqliteStatement>();
   return {
     close: () => sqlite.close(),
     prepare: (sql: string) => {
       let stmt = cache.get(sql);
       if (stmt === undefined) {
-        stmt = sqlite.prepare(sql);
+        stmt = rowsAsArrays(sqlite.prepare(sql));
         // Generated SQL of bulk inserts varies with the row count; keep the cache bounded.
         if (cache.size >= 1000) cache.clear();
         cache.set(sql, stmt);
       }
       return stmt;
+    },
+  };
+}
+
+type SqliteStatement = ReturnType<SqliteDatabase['prepare']>;
+
+/**
+ * better-sqlite3 builds each row object key by key in C++, which costs more than the query
+ * for a wide table (a recording has about fifty columns). Rows are fetched as arrays and
+ * given their keys here, in one order, so every row of a statement shares one object shape.
+ */
+function rowsAsArrays(stmt: BetterSqlite3.Statement): SqliteStatement {
+  if (!stmt.reader) return stmt;
+  const columns = stmt.columns().map((c) => c.name);
+  const raw = stmt.raw(true);
+  const toObject = (values: unknown[]) => {
+    const row: Record<string, unknown> = {};
+    for (let i = 0; i < columns.length; i += 1) row[columns[i] as string] = values[i];
+    return row;
+  };
+  return {
+    reader: true,
+    all: (parameters: ReadonlyArray<unknown>) =>
+      (raw.all(parameters) as unknown[][]).map(toObject),
+    run: (parameters: ReadonlyArray<unknown>) => raw.run(parameters),
+    iterate: function* iterate(parameters: ReadonlyArray<unknown>) {
+      for (const values of raw.iterate(parameters) as IterableIterator<unknown[]>) {
+        yield toObject(values);
+      }
     },
   };
 }

@@ -44,7 +44,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: true }),
     trustProxy: ctx.config.trustProxy,
     bodyLimit: 1024 * 1024,
-    genReqId: () => randomBytes(8).toString('hex'),
+    genReqId: requestIds(),
     routerOptions: { ignoreTrailingSlash: true },
   });
 
@@ -142,6 +142,19 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   await mediaRoutes(app, ctx);
   await systemRoutes(app, ctx);
   return app;
+}
+
+/**
+ * Request ids unique across processes without drawing random bytes for each request: a random
+ * prefix per process, then a counter.
+ */
+function requestIds(): () => string {
+  const prefix = randomBytes(4).toString('hex');
+  let next = 0;
+  return () => {
+    next += 1;
+    return `${prefix}-${next.toString(36)}`;
+  };
 }
 
 function describeError(err: FastifyError | AppError): { status: number; message: string } {

@@ -31,11 +31,13 @@ abstract class Metric<L extends string, S extends Series> {
 
   /** The series for these label values, created on first use. */
   protected at(values: LabelValues<L>): S {
-    const labels = renderLabels(this.labelNames.map((n) => [n, values[n]]));
-    let found = this.series.get(labels);
+    // Looked up by the raw values (every request counts here); rendered once per series.
+    let key = '';
+    for (const n of this.labelNames) key += `${values[n]}\u0000`;
+    let found = this.series.get(key);
     if (found === undefined) {
-      found = this.create(labels);
-      this.series.set(labels, found);
+      found = this.create(renderLabels(this.labelNames.map((n) => [n, values[n]])));
+      this.series.set(key, found);
     }
     return found;
   }

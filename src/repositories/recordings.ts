@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 
+import { compiledOnce } from '../db/compiled.js';
 import type { Database, NewRecording, Recording, RecordingUpdate } from '../db/schema.js';
 
 type Exec = Kysely<Database>;
@@ -8,15 +9,18 @@ export async function insertRecording(db: Exec, row: NewRecording): Promise<Reco
   return db.insertInto('recordings').values(row).returningAll().executeTakeFirstOrThrow();
 }
 
+const selectVisible = compiledOnce((db: Exec, accountId: number, id: number) =>
+  db.selectFrom('recordings').selectAll()
+    .where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null));
+
 /** A recording the account can see: its own and not deleted. */
 export async function findRecording(
   db: Exec,
   accountId: number,
   id: number,
 ): Promise<Recording | undefined> {
-  return db.selectFrom('recordings').selectAll()
-    .where('account_id', '=', accountId).where('id', '=', id).where('deleted_at', 'is', null)
-    .executeTakeFirst();
+  const rows = await selectVisible(db, accountId, id);
+  return rows[0];
 }
 
 /** For jobs, which act on a recording by id alone; deleted ones are returned and skipped. */
@@ -30,6 +34,11 @@ export async function countRecordings(db: Exec, accountId: number): Promise<numb
   return Number(row?.n ?? 0);
 }
 
+const selectPage = compiledOnce((db: Exec, accountId: number, afterId: number, limit: number) =>
+  db.selectFrom('recordings').selectAll()
+    .where('account_id', '=', accountId).where('deleted_at', 'is', null)
+    .where('id', '>', afterId).orderBy('id').limit(limit));
+
 /** Pages through an account's recordings by id, so that any number can be streamed. */
 export async function listRecordingsPage(
   db: Exec,
@@ -37,9 +46,7 @@ export async function listRecordingsPage(
   afterId: number,
   limit: number,
 ): Promise<Recording[]> {
-  return db.selectFrom('recordings').selectAll()
-    .where('account_id', '=', accountId).where('deleted_at', 'is', null)
-    .where('id', '>', afterId).orderBy('id').limit(limit).execute();
+  return selectPage(db, accountId, afterId, limit);
 }
 
 export async function updateRecording(
