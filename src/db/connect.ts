@@ -17,6 +17,12 @@ export interface Db {
   readonly schema?: string | undefined;
   /** A redacted form of the URL, safe for logs. */
   readonly description: string;
+  /**
+   * SQLite only: a number that changes whenever a row may have changed, by this process or by
+   * any other; unchanged, every row read before still holds. Lets a hot read be answered from
+   * memory without asking the database again.
+   */
+  readonly changeStamp?: () => number;
   close(): Promise<void>;
 }
 
@@ -54,13 +60,28 @@ function openSqlite(file: string): Db {
   sqlite.pragma('busy_timeout = 5000');
   // Erased personal data is overwritten on its page, not merely unlinked from it.
   sqlite.pragma('secure_delete = ON');
+  const writes = { count: 0 };
   const kysely = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(sqlite) }),
+    dialect: new SqliteDialect({ database: withStatementCache(sqlite, writes) }),
   });
+  // data_version moves when another connection commits; this connection's own writes are
+  // counted as they run, since they do not move it.
+  const dataVersion = sqlite.prepare('pragma data_version').pluck();
+  const seen = { version: -1, writes: 0, stamp: 0 };
+  const changeStamp = () => {
+    const version = dataVersion.get() as number;
+    if (version !== seen.version || writes.count !== seen.writes) {
+      seen.version = version;
+      seen.writes = writes.count;
+      seen.stamp += 1;
+    }
+    return seen.stamp;
+  };
   return {
     kysely,
     dialect: 'sqlite',
     description: `sqlite:${file}`,
+    changeStamp,
     close: () => kysely.destroy(),
   };
 }
@@ -86,14 +107,17 @@ function openPostgres(url: string, options: { schema?: string; poolSize?: number
  * Kysely prepares every statement anew; preparing costs more than running a short query,
  * and an API answers the same few queries over and over. Statements are kept by their SQL.
  */
-function withStatementCache(sqlite: BetterSqlite3.Database): SqliteDatabase {
+function withStatementCache(
+  sqlite: BetterSqlite3.Database,
+  writes: { count: number },
+): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
   return {
     close: () => sqlite.close(),
     prepare: (sql: string) => {
       let stmt = cache.get(sql);
       if (stmt === undefined) {
-        stmt = rowsAsArrays(sqlite.prepare(sql));
+        stmt = rowsAsArrays(sqlite.prepare(sql), writes);
         // Generated SQL of bulk inserts varies with the row count; keep the cache bounded.
         if (cache.size >= 1000) cache.clear();
         cache.set(sql, stmt);
@@ -109,9 +133,23 @@ type SqliteStatement = ReturnType<SqliteDatabase['prepare']>;
  * better-sqlite3 builds each row object key by key in C++, which costs more than the query
  * for a wide table (a recording has about fifty columns). Rows are fetched as arrays and
  * given their keys here, in one order, so every row of a statement shares one object shape.
+ * Statements that may write are counted in `writes` when they change a row, or when SQLite
+ * cannot say (a write that returns rows).
  */
-function rowsAsArrays(stmt: BetterSqlite3.Statement): SqliteStatement {
-  if (!stmt.reader) return stmt;
+function rowsAsArrays(stmt: BetterSqlite3.Statement, writes: { count: number }): SqliteStatement {
+  const writer = !stmt.readonly;
+  if (!stmt.reader) {
+    return {
+      reader: false,
+      all: () => { throw new Error('not a reader'); },
+      iterate: () => { throw new Error('not a reader'); },
+      run: (parameters: ReadonlyArray<unknown>) => {
+        const result = stmt.run(parameters);
+        if (writer && result.changes !== 0) writes.count += 1;
+        return result;
+      },
+    };
+  }
   const columns = stmt.columns().map((c) => c.name);
   const raw = stmt.raw(true);
   const toObject = (values: unknown[]) => {
@@ -121,10 +159,16 @@ function rowsAsArrays(stmt: BetterSqlite3.Statement): SqliteStatement {
   };
   return {
     reader: true,
-    all: (parameters: ReadonlyArray<unknown>) =>
-      (raw.all(parameters) as unknown[][]).map(toObject),
-    run: (parameters: ReadonlyArray<unknown>) => raw.run(parameters),
+    all: (parameters: ReadonlyArray<unknown>) => {
+      if (writer) writes.count += 1;
+      return (raw.all(parameters) as unknown[][]).map(toObject);
+    },
+    run: (parameters: ReadonlyArray<unknown>) => {
+      if (writer) writes.count += 1;
+      return raw.run(parameters);
+    },
     iterate: function* iterate(parameters: ReadonlyArray<unknown>) {
+      if (writer) writes.count += 1;
       for (const values of raw.iterate(parameters) as IterableIterator<unknown[]>) {
         yield toObject(values);
       }
