@@ -117,7 +117,7 @@ function withStatementCache(
     prepare: (sql: string) => {
       let stmt = cache.get(sql);
       if (stmt === undefined) {
-        stmt = rowsAsArrays(sqlite.prepare(sql), writes);
+        stmt = rowsAsArrays(sqlite.prepare(sql), sql, writes);
         // Generated SQL of bulk inserts varies with the row count; keep the cache bounded.
         if (cache.size >= 1000) cache.clear();
         cache.set(sql, stmt);
@@ -130,14 +130,25 @@ function withStatementCache(
 type SqliteStatement = ReturnType<SqliteDatabase['prepare']>;
 
 /**
+ * Writes to tables that only the service reads (request counts per window, the job queue,
+ * periodic schedules) are not counted as changes: with a rate limit on, every API request
+ * writes one, and no answer shown to a user is built from them.
+ */
+const BOOKKEEPING = /^(insert into|update|delete from) "(rate_limits|jobs|schedules)"/;
+
+/**
  * better-sqlite3 builds each row object key by key in C++, which costs more than the query
  * for a wide table (a recording has about fifty columns). Rows are fetched as arrays and
  * given their keys here, in one order, so every row of a statement shares one object shape.
  * Statements that may write are counted in `writes` when they change a row, or when SQLite
- * cannot say (a write that returns rows).
+ * cannot say (a write that returns rows); see BOOKKEEPING for the exceptions.
  */
-function rowsAsArrays(stmt: BetterSqlite3.Statement, writes: { count: number }): SqliteStatement {
-  const writer = !stmt.readonly;
+function rowsAsArrays(
+  stmt: BetterSqlite3.Statement,
+  sql: string,
+  writes: { count: number },
+): SqliteStatement {
+  const writer = !stmt.readonly && !BOOKKEEPING.test(sql);
   if (!stmt.reader) {
     return {
       reader: false,

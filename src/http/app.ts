@@ -122,11 +122,12 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     apiKeys.count(account.id);
   };
 
-  const limits = rateLimitHooks(ctx);
-  app.addHook('onRequest', limits.byAddress);
+  // Hooks run on every request: the limits are left out altogether when switched off.
+  const limits = ctx.config.rateLimitPerMinute > 0 ? rateLimitHooks(ctx) : undefined;
+  if (limits !== undefined) app.addHook('onRequest', limits.byAddress);
   await app.register(async (api) => {
     api.addHook('onRequest', authenticate);
-    api.addHook('onRequest', limits.byApiKey);
+    if (limits !== undefined) api.addHook('onRequest', limits.byApiKey);
     await videoRoutes(api, ctx);
     await accountRoutes(api, ctx);
     await environmentRoutes(api, ctx);
