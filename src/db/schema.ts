@@ -120,6 +120,8 @@ export interface RecordingsTable {
   height: number | null;
   size: number | null;
   original_size: number;
+  /** SHA-256 of the original as uploaded, taken while it arrived; null before it was kept. */
+  original_sha256: string | null;
   has_audio: Generated<number>;
   audio_only: Generated<number>;
   rotation: Generated<number>;

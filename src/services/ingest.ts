@@ -1,10 +1,7 @@
-import { randomBytes } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { Transform } from 'node:stream';
 import type { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 
 import type { Context } from '../context.js';
 import type { Account, Environment, Recording } from '../db/schema.js';
@@ -16,6 +13,7 @@ import { insertRecording } from '../repositories/recordings.js';
 import { emitEvent } from './events.js';
 import { collectedMeta } from './privacy.js';
 import { mediaKeys } from './recording-view.js';
+import { writeArriving } from './upload-sink.js';
 
 export interface UploadMeta {
   ip?: string | undefined;
@@ -46,19 +44,22 @@ export interface ReceivedFile {
   path: string;
   size: number;
   filename: string;
+  /** SHA-256 of the bytes, hex, taken as they arrived. */
+  sha256: string;
 }
 
 /**
- * Writes an upload's bytes to a private temporary file while counting them. The caller
- * either passes the result to `createRecording` or calls `discard`; nothing else keeps it.
+ * Writes an upload's bytes to a private temporary file while counting and hashing them. The
+ * caller either passes the result to `createRecording` or calls `discard`; nothing else
+ * keeps it.
  */
 export async function receiveUpload(ctx: Context, file: UploadedFile): Promise<ReceivedFile> {
   const uploads = path.join(ctx.config.dataDir, 'uploads');
   await mkdir(uploads, { recursive: true });
   const temp = path.join(uploads, `${randomBytes(12).toString('hex')}.part`);
   try {
-    const size = await receive(file, temp, ctx.config.maxUploadBytes);
-    return { path: temp, size, filename: file.filename };
+    const { size, sha256 } = await receive(file, temp, ctx.config.maxUploadBytes);
+    return { path: temp, size, filename: file.filename, sha256 };
   } catch (err) {
     await rm(temp, { force: true });
     throw err;
@@ -131,6 +132,7 @@ export async function createRecording(
         mrt: meta.mrt ?? null,
         source: meta.source,
         original_size: size,
+        original_sha256: file.sha256,
         has_original: 1,
         has_audio: info?.audio ? 1 : 0,
         audio_only: info !== null && info.video === null ? 1 : 0,
@@ -157,21 +159,23 @@ export async function createRecording(
   }
 }
 
-async function receive(file: UploadedFile, temp: string, limit: number): Promise<number> {
-  let size = 0;
-  const counter = new Transform({
-    transform(chunk: Buffer, _enc, done) {
-      size += chunk.length;
-      if (size > limit) done(new AppError('payload_too_large', `file is over ${limit} bytes`));
-      else done(null, chunk);
-    },
-  });
-  await pipeline(file.stream, counter, createWriteStream(temp, { mode: 0o600 }));
-  if (file.truncated?.() === true) {
+/** Writes and hashes the file in one pass; a body that fails or goes past `limit` throws. */
+async function receive(file: UploadedFile, temp: string, limit: number) {
+  const hash = createHash('sha256');
+  const handle = await open(temp, 'wx', 0o600);
+  let result;
+  try {
+    result = await writeArriving(file.stream as AsyncIterable<Buffer>, handle,
+      { position: 0, room: limit, hash });
+  } finally {
+    await handle.close();
+  }
+  if (result.cut !== null) throw result.cut;
+  if (result.overflow || file.truncated?.() === true) {
     throw new AppError('payload_too_large', `file is over ${limit} bytes`);
   }
-  if (size === 0) throw badRequest('file', 'the uploaded file is empty');
-  return size;
+  if (result.written === 0) throw badRequest('file', 'the uploaded file is empty');
+  return { size: result.written, sha256: hash.digest('hex') };
 }
 
 /** Only a short list of known media extensions is kept; anything else is derived. */

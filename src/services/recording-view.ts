@@ -80,6 +80,8 @@ export function toPipeVideo(rec: Recording, account: Account, ctx: ViewContext) 
     dboxed: flag(rec.dboxed),
     conversion_status: rec.status,
     failure_reason: rec.failure_reason,
+    // Extension: the original upload's SHA-256, so a client can check what was received.
+    original_sha256: rec.original_sha256,
   };
 }
 

@@ -1,5 +1,5 @@
+import type { Hash } from 'node:crypto';
 import { copyFile, link, mkdir, open, rm, stat } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
@@ -18,7 +18,9 @@ import { collectedMeta } from './privacy.js';
 import { parseMrt } from './tus-metadata.js';
 import type { StoredUploadMeta } from './tus-metadata.js';
 import { UPLOAD_TTL_MS, partPath } from './tus-files.js';
+import { UploadHashes } from './tus-hashes.js';
 import { UploadLocks } from './upload-locks.js';
+import { hashFile, writeArriving } from './upload-sink.js';
 
 export const TUS_VERSION = '1.0.0';
 export { UPLOAD_TTL_MS, expireUploadsHandler } from './tus-files.js';
@@ -42,6 +44,23 @@ export interface UploadState {
 }
 
 const locks = new UploadLocks();
+/** One set per server, so that a server started again begins with none, as a new process. */
+const hashSets = new WeakMap<Context, UploadHashes>();
+
+function hashesOf(ctx: Context): UploadHashes {
+  let hashes = hashSets.get(ctx);
+  if (hashes === undefined) {
+    hashes = new UploadHashes();
+    hashSets.set(ctx, hashes);
+  }
+  return hashes;
+}
+
+/**
+ * A long PATCH starts a datasync this often, so that the disk writes while the bytes still
+ * arrive and the datasync that ends the PATCH has little left to do.
+ */
+const SYNC_EVERY_BYTES = 64 * 1024 * 1024;
 
 /**
  * Creates an upload after checking, before any byte is accepted, that the account hash and
@@ -155,7 +174,7 @@ async function recordingOf(ctx: Context, upload: Upload) {
 }
 
 /**
- * Appends a PATCH body at `offset`. Bytes are written as they arrive, so when the
+ * Appends a PATCH body at `offset`. Bytes are written and hashed as they arrive, so when the
  * connection drops, what reached the server is kept and counted and the client resumes
  * from there. A newer request for the same upload stops this one first: the client only
  * sends one when it has given up on the older connection.
@@ -175,10 +194,13 @@ export async function appendToUpload(
     if (upload.recording_id !== null) return { upload, recording: await recordingOf(ctx, upload) };
     await touchUpload(ctx.db.kysely, id, ctx.clock() + UPLOAD_TTL_MS);
 
+    const hashes = hashesOf(ctx);
+    const hash = hashes.take(id, offset);
     const stop = () => body.destroy();
     lock.signal.addEventListener('abort', stop);
     const { written, overflow } = await writeBody(partPath(ctx, id), body, offset,
-      upload.upload_length - offset).finally(() => lock.signal.removeEventListener('abort', stop));
+      upload.upload_length - offset, hash)
+      .finally(() => lock.signal.removeEventListener('abort', stop));
 
     const to = offset + written;
     const now = ctx.clock();
@@ -186,10 +208,13 @@ export async function appendToUpload(
       now + UPLOAD_TTL_MS))) {
       throw new AppError('conflict', 'the upload moved on meanwhile; ask where it stands');
     }
+    if (hash !== null) hashes.keep(id, to, hash);
     upload = { ...upload, upload_offset: to, expires_at: now + UPLOAD_TTL_MS };
     if (overflow) throw badRequest('Upload-Length', 'the body goes past Upload-Length');
     if (to < upload.upload_length) return { upload, recording: null };
-    const recording = await finish(ctx, upload);
+    // A copy, so that the kept state still serves a retry if making the recording fails.
+    const recording = await finish(ctx, upload, hash?.copy().digest('hex') ?? null);
+    hashes.drop(id);
     return { upload: { ...upload, recording_id: recording.id }, recording };
   } finally {
     lock.release();
@@ -197,44 +222,23 @@ export async function appendToUpload(
 }
 
 /**
- * Writes the body from `position` on, each chunk before the next is read, and reports how
- * many bytes are on disk. A connection that drops ends the body early; that is not an error.
+ * Writes the body from `position` on, hashing it on the way, and reports how many bytes are
+ * on disk; they are synced before the count is trusted. A connection that drops ends the
+ * body early; that is not an error.
  */
-async function writeBody(file: string, body: Readable, position: number, room: number) {
+async function writeBody(file: string, body: Readable, position: number, room: number,
+  hash: Hash | null) {
   const handle = await open(file, 'r+').catch(notHere);
-  let written = 0;
-  let overflow = false;
-  let failure: Error | null = null;
   try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      const part = chunk.length > room - written ? chunk.subarray(0, room - written) : chunk;
-      try {
-        await writeAll(handle, part, position + written);
-      } catch (err) {
-        failure = err instanceof Error ? err : new Error(String(err));
-        break;
-      }
-      written += part.length;
-      if (part.length < chunk.length) {
-        overflow = true;
-        break;
-      }
-    }
-  } catch {
-    // The client went away or a newer request took over; the bytes written so far stand.
+    const { written, overflow } = await writeArriving(body as AsyncIterable<Buffer>, handle,
+      { position, room, hash, syncEvery: SYNC_EVERY_BYTES });
+    return { written, overflow };
   } finally {
-    await handle.datasync();
-    await handle.close();
-  }
-  if (failure !== null) throw failure;
-  return { written, overflow };
-}
-
-async function writeAll(handle: FileHandle, data: Buffer, position: number): Promise<void> {
-  let done = 0;
-  while (done < data.length) {
-    const { bytesWritten } = await handle.write(data, done, data.length - done, position + done);
-    done += bytesWritten;
+    try {
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
   }
 }
 
@@ -243,7 +247,8 @@ async function writeAll(handle: FileHandle, data: Buffer, position: number): Pro
  * handed over under a second name, so that if creating the recording fails the upload is
  * still whole and the client's retry finishes it.
  */
-async function finish(ctx: Context, upload: Upload): Promise<{ id: number; name: string }> {
+async function finish(ctx: Context, upload: Upload,
+  sha256: string | null): Promise<{ id: number; name: string }> {
   const meta = JSON.parse(upload.metadata) as StoredUploadMeta;
   const account = await findAccountById(ctx.db.kysely, upload.account_id);
   const env = await findEnvironmentByEnvId(ctx.db.kysely, upload.account_id, upload.env_id);
@@ -251,10 +256,13 @@ async function finish(ctx: Context, upload: Upload): Promise<{ id: number; name:
     throw new AppError('not_found', "the upload's environment no longer exists");
   }
   const source = partPath(ctx, upload.id);
+  // Read back only when some of the bytes arrived at another process (see UploadHashes).
+  const digest = sha256 ?? await hashFile(source);
   const staged = `${source}.${randomToken(8)}`;
   await link(source, staged).catch(() => copyFile(source, staged));
   const rec = await createRecording(ctx, account, env,
-    { path: staged, size: upload.upload_length, filename: meta.filename || 'recording' },
+    { path: staged, size: upload.upload_length, filename: meta.filename || 'recording',
+      sha256: digest },
     { ...meta, source: 'DESK' });
   await finishUpload(ctx.db.kysely, upload.id, rec.id, ctx.clock());
   await rm(source, { force: true });
@@ -269,6 +277,7 @@ export async function terminateUpload(ctx: Context, id: string): Promise<void> {
     const upload = /^[a-f0-9]{32}$/.test(id) ? await findUpload(ctx.db.kysely, id) : undefined;
     if (upload === undefined) throw new AppError('not_found', 'no such upload');
     await deleteUpload(ctx.db.kysely, id);
+    hashesOf(ctx).drop(id);
     await rm(partPath(ctx, id), { force: true });
   } finally {
     lock.release();

@@ -89,6 +89,11 @@ export interface TestServer {
   dialect: DialectName;
   account(name?: string): Promise<NewAccountResult>;
   api(key: string, method: string, url: string, body?: unknown): Promise<ApiResponse>;
+  /**
+   * Stops the server and starts it again on the same data directory and database, as a new
+   * process would be: nothing kept in memory survives. `server` and `url` change.
+   */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -125,28 +130,28 @@ export async function startTestServer(
     STANDPIPE_RATE_LIMIT_PER_MINUTE: '0',
     ...options.env,
   });
-  const server = await startServer(config, {
-    db: testDb.db,
+  const start = (db: Db) => startServer(config, {
+    db,
     log: options.log ?? pino({ level: process.env.STANDPIPE_TEST_LOG ?? 'silent' }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
     ...(options.retryScale === undefined ? {} : { retryScale: options.retryScale }),
   });
-  const url = server.url ?? '';
+  const server = await start(testDb.db);
   let counter = 0;
-  return {
+  const handle: TestServer = {
     server,
-    url,
+    url: server.url ?? '',
     dataDir,
     dialect,
     account: async (name) => {
       counter += 1;
-      return createAccount(server.ctx, {
+      return createAccount(handle.server.ctx, {
         name: name ?? `Account ${counter}`,
         email: `user${counter}@example.com`,
       });
     },
     api: async (key, method, path, body) => {
-      const res = await fetch(`${url}${path}`, {
+      const res = await fetch(`${handle.url}${path}`, {
         method,
         headers: {
           'x-pipe-auth': key,
@@ -156,12 +161,20 @@ export async function startTestServer(
       });
       return readResponse(res);
     },
+    restart: async () => {
+      await handle.server.stop(2000);
+      const db = testDb.schema === null ? openDatabase(testDb.url)
+        : openDatabase(testDb.url, { schema: testDb.schema, poolSize: 5 });
+      handle.server = await start(db);
+      handle.url = handle.server.url ?? '';
+    },
     close: async () => {
-      await server.stop(2000);
+      await handle.server.stop(2000);
       await testDb.drop();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
+  return handle;
 }
 
 /** A response with its text, and its JSON where the text is JSON ({} otherwise). */

@@ -97,7 +97,11 @@ export const SEED_VIDEO: SeedShape = {
   // The GET /video/all examples have null for the first three; the first of them has no
   // last_retry_time at all (a recording never retried), which the server writes as null.
   notAlwaysString: ['orig_width', 'orig_height', 'mrt', 'last_retry_time'],
-  extensions: { conversion_status: 'string', failure_reason: 'string-or-null' },
+  extensions: {
+    conversion_status: 'string',
+    failure_reason: 'string-or-null',
+    original_sha256: 'string-or-null',
+  },
   formats: {
     id: DIGITS,
     env_id: DIGITS,
