@@ -11,7 +11,7 @@ import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -21,6 +21,7 @@ import BetterSqlite3 from 'better-sqlite3';
 
 import type { Account, Recording } from '../src/db/schema.js';
 import { toPipeVideo } from '../src/services/recording-view.js';
+import { ceilTo, percent, report, verdict } from './report.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -140,10 +141,8 @@ async function main(): Promise<void> {
   await new Promise((r) => server.once('exit', r));
   fillRecordings(path.join(dir, 'standpipe.db'), RECORDINGS);
 
-  const t0 = performance.now();
   server = start([CLI, 'serve'], env);
   const readyMs = await waitReady(url);
-  void t0;
   await new Promise((r) => setTimeout(r, 1000));
   const idleRss = await rssMb(server.pid ?? 0, 'VmRSS');
 
@@ -157,25 +156,27 @@ async function main(): Promise<void> {
   await new Promise((r) => server.once('exit', r));
   await rm(dir, { recursive: true, force: true });
 
-  const verdict = (ok: boolean) => (ok ? 'met' : 'MISSED');
-  console.log(`\nAPI figures, ${cpus().length} cores, loopback, 50 connections for 8 s`);
-  console.log('| what | standpipe | reference | ratio | target | |');
-  console.log('| --- | --- | --- | --- | --- | --- |');
-  console.log(`| GET /video/:id req/s | ${spRps.toFixed(0)} | ${refRps.toFixed(0)} (bare Fastify) | ` +
-    `${((spRps / refRps) * 100).toFixed(0)}% | >= 60% | ${verdict(spRps >= refRps * 0.6)} |`);
-  console.log(`| GET /video/all, ${RECORDINGS} recordings, whole body ms | ` +
-    `${list.totalMs.toFixed(0)} (${(list.bytes / 1048576).toFixed(0)} MiB) | ` +
-    `${refListMs.toFixed(0)} (read + serialize in-process) | ` +
-    `${(list.totalMs / refListMs).toFixed(2)}x | <= 1.5x | ` +
-    `${verdict(list.totalMs <= refListMs * 1.5)} |`);
-  console.log(`| GET /video/all first byte ms | ${list.firstMs.toFixed(0)} | - | - | < 200 | ` +
-    `${verdict(list.firstMs < 200)} |`);
-  console.log(`| serve peak RSS during the list, MB | ${peakRss.toFixed(0)} | - | - | < 250 | ` +
-    `${verdict(peakRss < 250)} |`);
-  console.log(`| serve ready on an existing data directory, ms | ${readyMs.toFixed(0)} | - | - | ` +
-    `< 1000 | ${verdict(readyMs < 1000)} |`);
-  console.log(`| serve idle RSS, MB | ${idleRss.toFixed(0)} | - | - | < 120 | ` +
-    `${verdict(idleRss < 120)} |`);
+  const mib = (list.bytes / 1048576).toFixed(0);
+  const count = RECORDINGS.toLocaleString('en-US');
+  await report(import.meta.url, `${count} recordings in one account; loopback; ` +
+    'autocannon with 50 connections for 8 s', [
+    { what: 'GET /video/:id req/s', standpipe: spRps.toFixed(0),
+      reference: `${refRps.toFixed(0)} (bare Fastify route, same JSON from memory)`,
+      ratio: percent(spRps / refRps), target: '>= 60%', verdict: verdict(spRps >= refRps * 0.6) },
+    { what: `GET /video/all, ${count} recordings, whole body ms`,
+      standpipe: `${list.totalMs.toFixed(0)} (${mib} MiB)`,
+      reference: `${refListMs.toFixed(0)} (same rows read and serialized in-process)`,
+      ratio: `${ceilTo(list.totalMs / refListMs, 2)}x`, target: '<= 1.5x',
+      verdict: verdict(list.totalMs <= refListMs * 1.5) },
+    { what: 'GET /video/all first byte ms', standpipe: ceilTo(list.firstMs), reference: '-',
+      ratio: '-', target: '< 200', verdict: verdict(list.firstMs < 200) },
+    { what: 'serve peak RSS during GET /video/all, MB', standpipe: ceilTo(peakRss),
+      reference: '-', ratio: '-', target: '< 250', verdict: verdict(peakRss < 250) },
+    { what: 'serve ready on an existing data directory, ms', standpipe: ceilTo(readyMs),
+      reference: '-', ratio: '-', target: '< 1000', verdict: verdict(readyMs < 1000) },
+    { what: 'serve idle RSS, MB', standpipe: ceilTo(idleRss), reference: '-', ratio: '-',
+      target: '< 120', verdict: verdict(idleRss < 120) },
+  ]);
 }
 
 await main();

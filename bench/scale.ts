@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -24,6 +24,8 @@ import S3rver from 's3rver';
 
 import { locateMediaBinaries } from '../src/media/binaries.js';
 import { PG_URL } from '../test/helpers/harness.js';
+import { report } from './report.js';
+import type { BenchRow } from './report.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -273,18 +275,19 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     for (const setup of setups) rows.push(await runSetup(setup, clip, dir));
 
-    console.log(`\n${CLIPS} clips (5 s, 640x480, VP8/Opus WebM, ${clip.length} bytes), ` +
-      `${UPLOADS_IN_FLIGHT} uploads in flight, ${cpus().length} cores ` +
-      `(${cpus()[0]?.model ?? '?'}), ffmpeg ${/version (\S+)/.exec(bins.version)?.[1] ?? '?'}`);
-    console.log('| setup | conversions at once | clips/min | p50 upload→video_converted | ' +
-      'p99 | mean conversion job |');
-    console.log('| --- | --- | --- | --- | --- | --- |');
-    for (const r of rows) {
+    await report(import.meta.url, `${CLIPS} clips of 5 s (640x480 VP8/Opus WebM, ` +
+      `${clip.length} bytes) uploaded ${UPLOADS_IN_FLIGHT} at a time; latency from the start ` +
+      'of an upload to its video_converted webhook', rows.map((r): BenchRow => {
       const atOnce = (r.setup.workers === 0 ? r.setup.apis : r.setup.workers) *
         r.setup.concurrency;
-      console.log(`| ${r.setup.label} | ${atOnce} | ${r.clipsPerMinute.toFixed(1)} | ` +
-        `${r.p50.toFixed(1)} s | ${r.p99.toFixed(1)} s | ${r.meanJob.toFixed(2)} s |`);
-    }
+      return {
+        what: `${CLIPS} clips, ${r.setup.label}, ${atOnce} ` +
+          `conversion${atOnce === 1 ? '' : 's'} at once`,
+        standpipe: `${r.clipsPerMinute.toFixed(1)} clips/min; p50 ${r.p50.toFixed(1)} s, ` +
+          `p99 ${r.p99.toFixed(1)} s; mean job ${r.meanJob.toFixed(2)} s`,
+        reference: '-', ratio: '-', target: '-', verdict: '-',
+      };
+    }));
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

@@ -10,10 +10,13 @@ import type { ChildProcess } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
-import { cpus, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+
+import { ceilTo, percent, report, verdict } from './report.js';
+import type { BenchRow } from './report.js';
 
 const run = promisify(execFile);
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
@@ -107,17 +110,17 @@ async function main(): Promise<void> {
   await rm(dir, { recursive: true, force: true });
 
   const mbps = (s: number) => MIB / s;
-  console.log(`\n${MIB} MiB uploads over loopback, ${cpus().length} cores`);
-  console.log('| upload | MiB/s | reference MiB/s (curl to a bare Node server) | ratio | ' +
-    'target | peak RSS MB | target |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
-  for (const r of results) {
-    const ratio = mbps(r.seconds) / mbps(ref);
-    console.log(`| ${r.name} | ${mbps(r.seconds).toFixed(0)} | ${mbps(ref).toFixed(0)} ` +
-      `(its RSS ${refRss.toFixed(0)} MB) | ${(ratio * 100).toFixed(0)}% | >= 70% ` +
-      `${ratio >= 0.7 ? 'met' : 'MISSED'} | ${r.rss.toFixed(0)} | < 200 ` +
-      `${r.rss < 200 ? 'met' : 'MISSED'} |`);
-  }
+  const refMbps = mbps(ref);
+  await report(import.meta.url, `${MIB} MiB of random bytes over loopback, each upload to a ` +
+    'fresh `standpipe serve --no-worker`', results.flatMap((r): BenchRow[] => [
+    { what: `${MIB} MiB ${r.name} upload, MiB/s`, standpipe: mbps(r.seconds).toFixed(0),
+      reference: `${refMbps.toFixed(0)} (curl to a bare Node server writing to disk)`,
+      ratio: percent(mbps(r.seconds) / refMbps), target: '>= 70%',
+      verdict: verdict(mbps(r.seconds) >= refMbps * 0.7) },
+    { what: `${MIB} MiB ${r.name} upload, server peak RSS MB`, standpipe: ceilTo(r.rss),
+      reference: `${refRss.toFixed(0)} (the bare Node server's)`, ratio: '-', target: '< 200',
+      verdict: verdict(r.rss < 200) },
+  ]));
 }
 
 await main();

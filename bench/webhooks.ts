@@ -7,13 +7,14 @@
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus } from 'node:os';
 
 import { findAccountById } from '../src/repositories/accounts.js';
 import { insertRecording } from '../src/repositories/recordings.js';
 import { emitEvent } from '../src/services/events.js';
 import { startTestServer } from '../test/helpers/harness.js';
 import type { TestServer } from '../test/helpers/harness.js';
+import { report, verdict } from './report.js';
+import type { BenchRow } from './report.js';
 
 const EVENTS = Number(process.argv[2] ?? 10_000);
 const STEADY_RATE = Number(process.argv[3] ?? 100);
@@ -85,7 +86,7 @@ async function emitEvents(t: TestServer, accountId: number, count: number,
 }
 
 async function run(label: string, withDeadReceiver: boolean, perSecond: number,
-  count: number): Promise<string> {
+  count: number): Promise<BenchRow> {
   const t = await startTestServer('sqlite', {
     env: { STANDPIPE_WEBHOOK_TIMEOUT_MS: '15000', STANDPIPE_JOB_POLL_MS: '200' },
   });
@@ -99,11 +100,17 @@ async function run(label: string, withDeadReceiver: boolean, perSecond: number,
     await emitEvents(t, acct.id, count, perSecond);
     while (healthy.latencies.length < count) await new Promise((r) => setTimeout(r, 50));
     const seconds = (Date.now() - started) / 1000;
-    return `| ${label} | ${count} | ${perSecond > 0 ? perSecond : 'burst'} | ` +
-      `${(count / seconds).toFixed(0)} | ` +
-      `${percentile(healthy.latencies, 50)} | ${percentile(healthy.latencies, 99)} | ` +
-      `${withDeadReceiver ? (percentile(healthy.latencies, 99) < 1000 ? 'met' : 'MISSED')
-        : '-'} |`;
+    const p99 = percentile(healthy.latencies, 99);
+    return {
+      what: `webhook events, ${count} ${perSecond > 0 ? `at ${perSecond}/s` : 'in a burst'}, ` +
+        label,
+      standpipe: `${(count / seconds).toFixed(0)} delivered/s; p50 ` +
+        `${percentile(healthy.latencies, 50)} ms, p99 ${p99} ms`,
+      reference: '-',
+      ratio: '-',
+      target: withDeadReceiver ? 'p99 < 1000 ms' : '-',
+      verdict: withDeadReceiver ? verdict(p99 < 1000) : '-',
+    };
   } finally {
     await healthy.close();
     await dead.close();
@@ -114,12 +121,9 @@ async function run(label: string, withDeadReceiver: boolean, perSecond: number,
 // The burst shows the most the queue delivers; the steady runs show the time from event
 // to delivery at a load it keeps up with, with and without a receiver that never answers.
 const rows = [
-  await run('burst, one healthy receiver', false, 0, EVENTS),
-  await run('steady, one healthy receiver', false, STEADY_RATE, EVENTS / 4),
-  await run('steady, beside a receiver that never answers', true, STEADY_RATE, EVENTS / 4),
+  await run('one healthy receiver', false, 0, EVENTS),
+  await run('one healthy receiver', false, STEADY_RATE, EVENTS / 4),
+  await run('beside a receiver that never answers', true, STEADY_RATE, EVENTS / 4),
 ];
-console.log(`\nwebhook events through the job queue, SQLite, ${cpus().length} cores`);
-console.log('| run | events | offered/s | delivered/s | p50 ms | p99 ms | p99 < 1 s beside a ' +
-  'dead receiver |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
-for (const row of rows) console.log(row);
+await report(import.meta.url, 'webhook events through the job queue on SQLite; the time ' +
+  'from event to delivery as the healthy receiver saw it', rows);
