@@ -6,6 +6,7 @@ import { sql } from 'kysely';
 import type { Context } from '../../context.js';
 import { CONTENT_TYPE } from '../../metrics/registry.js';
 import { errorBody } from '../envelope.js';
+import { openApiRoutes } from '../openapi/document.js';
 
 /** A probe that takes longer than this counts as a failure: a readiness check must answer. */
 const PROBE_TIMEOUT_MS = 3000;
@@ -45,6 +46,8 @@ export async function systemRoutes(app: FastifyInstance, ctx: Context) {
     const text = await ctx.metrics.render();
     return reply.type(CONTENT_TYPE).send(text);
   });
+
+  await openApiRoutes(app, ctx);
 }
 
 /** Null when the check passed in time, else what went wrong. */
