@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Context } from '../../context.js';
 import { sessionCookieName } from '../../dashboard/cookies.js';
 import { sendStatic, staticFile } from '../static-file.js';
+import type { StaticFile } from '../static-file.js';
 import { dashboardPaths } from './dashboard-paths.js';
 import { webhookEvents } from './events.js';
 import { ERROR_RESPONSES, errorEnvelope, json, text } from './kit.js';
@@ -115,9 +116,14 @@ export function openApiDocument(ctx: Pick<Context, 'config'>) {
   };
 }
 
-/** GET /openapi.json: built once, open to anyone (it holds no secret), readable cross-origin. */
+/**
+ * GET /openapi.json, open to anyone (it holds no secret) and readable cross-origin. Built on
+ * the first request, once the server knows the address it listens on.
+ */
 export async function openApiRoutes(app: FastifyInstance, ctx: Context) {
-  const file = staticFile(JSON.stringify(openApiDocument(ctx)), 'application/json; charset=utf-8');
-  app.get('/openapi.json', async (request, reply) =>
-    sendStatic(request, reply, file, { 'access-control-allow-origin': '*' }));
+  let file: StaticFile | undefined;
+  app.get('/openapi.json', async (request, reply) => {
+    file ??= staticFile(JSON.stringify(openApiDocument(ctx)), 'application/json; charset=utf-8');
+    return sendStatic(request, reply, file, { 'access-control-allow-origin': '*' });
+  });
 }
