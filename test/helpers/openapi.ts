@@ -128,9 +128,7 @@ export class DocumentChecker {
       if (res.text !== '') problems.push(`${what}: a body where none is documented`);
       return problems;
     }
-    const type = Object.keys(content).find((t) => t.split(';')[0]?.trim() === sent) ??
-      (Object.keys(content).includes('application/octet-stream') ? 'application/octet-stream'
-        : undefined);
+    const type = Object.keys(content).find((t) => t.split(';')[0]?.trim() === sent);
     if (type === undefined) return [...problems, `${what}: content type ${sent} not documented`];
     if (type !== 'application/json') return problems;
     const schema = (content[type] as Json).schema as Json;

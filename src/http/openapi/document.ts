@@ -21,8 +21,9 @@ extensions (marked as such).
 Every number is a string, as in Pipe's answers; \`null\` stays \`null\`. Answers use Pipe's \
 envelope: \`status\`, \`status_code\`, \`message\`, \`request_method\`, then the resource. \
 Errors use the same envelope with \`"status": "ERROR"\`. Any path answers 405 (with Allow) \
-to a method it does not take, any request may answer 500, and a JSON body over 1 MiB \
-answers 413.
+to a method it does not take, and any request may answer 500. A request body that is not \
+valid JSON answers 400, one of a type no route reads 415, and a JSON body over 1 MiB 413, \
+whatever the route.
 
 Objects are scoped to the API key's account: another account's id answers 404 exactly \
 like a missing one. Past the rate limit, requests answer 429 with Retry-After.`;

@@ -130,6 +130,12 @@ const tusPaths: Paths = {
   },
 };
 
+/** The types stored files are served as, by their extension. */
+const MEDIA_TYPES = Object.fromEntries(['video/mp4', 'image/jpeg', 'video/webm', 'video/quicktime',
+  'audio/mp4', 'audio/ogg', 'audio/wav', 'audio/mpeg', 'video/x-matroska',
+  'application/octet-stream'].map((type) => [type, {
+  schema: Type.String({ contentMediaType: type }) }]));
+
 const staticAsset = (operationId: string, summary: string, type: string): Operation => ({
   operationId, summary, tags: ['recorder'], security: PUBLIC,
   parameters: [inHeader('If-None-Match', 'An ETag from an earlier answer.', false)],
@@ -182,12 +188,9 @@ export const publicPaths: Paths = {
         inHeader('Range', 'bytes=a-b, a- or -n.', false)],
       responses: {
         200: { description: 'The whole file.', headers: { 'Content-Length': header('Bytes.') },
-          content: { 'application/octet-stream': { schema: Type.String({
-            contentMediaType: 'application/octet-stream',
-            description: 'video/mp4, image/jpeg, or the original\'s type.' }) } } },
+          content: MEDIA_TYPES },
         206: { description: 'The range asked for.', headers: {
-          'Content-Range': header('bytes a-b/size.') },
-        content: { 'application/octet-stream': { schema: Type.String() } } },
+          'Content-Range': header('bytes a-b/size.') }, content: MEDIA_TYPES },
         ...errors(404),
         416: { description: 'The range is outside the file.', headers: {
           'Content-Range': header('bytes */size.') } },

@@ -31,15 +31,16 @@ export const Video = exact({
     'degrees.' }),
   not_stored: flag('Whether the media store\'s copies were removed after delivery ' +
     '(do_not_store).'),
-  retry_interval: Type.String({ pattern: '^-?\\d+$', description: 'Seconds until the next ' +
-    'conversion attempt; "-1" when none is due.' }),
+  retry_interval: Type.String({ pattern: '^-?\\d+$', description: 'Seconds until a failed ' +
+    'copy to the customer\'s storage is tried again; "-1" when none is due.' }),
   has_original: flag('Whether the original upload is kept.'),
   has_mp4: flag('Whether the MP4 exists.'),
   has_snapshot: flag('Whether the JPG snapshot exists.'),
   has_filmstrip: flag('Whether a filmstrip exists.'),
   anonymized: flag('Whether its personal data was erased.'),
   datetime: dateTime('When it was recorded, UTC.'),
-  last_retry_time: nullableDateTime('When conversion was last retried, UTC.'),
+  last_retry_time: nullableDateTime('When a copy to the customer\'s storage was last ' +
+    'retried, UTC.'),
   orig_width: nullableDigits('Width of the original.'),
   orig_height: nullableDigits('Height of the original.'),
   mrt: nullableDigits('The recorder\'s maximum recording time, seconds.'),
