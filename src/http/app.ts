@@ -4,6 +4,7 @@ import multipart from '@fastify/multipart';
 import Fastify, { LogController } from 'fastify';
 import type {
   FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest,
+  HookHandlerDoneFunction,
 } from 'fastify';
 
 import type { Context } from '../context.js';
@@ -73,7 +74,8 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     },
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // Hooks that run on every request take a callback: no promise to make and settle.
+  app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, not the path, so that ids do not make a series each.
     const route = request.routeOptions.url ?? 'unmatched';
     ctx.metrics.httpRequests.inc({ method: request.method, route,
@@ -82,6 +84,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     const level = reply.statusCode >= 500 ? 'error' : 'debug';
     request.log[level]({ method: request.method, url: request.routeOptions.url,
       status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request');
+    done();
   });
 
   app.setErrorHandler((err: FastifyError | AppError, request, reply) => {
@@ -105,9 +108,21 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
   app.decorate('apiKeys', apiKeys);
   app.addHook('onClose', async () => apiKeys.close());
 
-  const authenticate = async (request: FastifyRequest, _reply: FastifyReply) => {
+  const authenticate = (request: FastifyRequest, _reply: FastifyReply,
+    done: HookHandlerDoneFunction) => {
     const header = request.headers['x-pipe-auth'];
     const key = Array.isArray(header) ? header[0] : header;
+    const remembered = key === undefined ? undefined : apiKeys.remembered(key);
+    if (remembered !== undefined) {
+      request.account = remembered;
+      apiKeys.count(remembered.id);
+      done();
+      return;
+    }
+    lookUp(request, key).then(() => done(), done);
+  };
+
+  const lookUp = async (request: FastifyRequest, key: string | undefined) => {
     if (key === undefined || key.trim() === '') {
       const viaSession = await sessionAccount(ctx, request);
       if (viaSession !== undefined) {
