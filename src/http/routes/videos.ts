@@ -14,6 +14,19 @@ import { readUpload } from './multipart.js';
 
 const PAGE = 500;
 
+const heads = new Map<string, string>();
+
+/** The envelope of one recording up to its "videos" key, the same for every GET. */
+function oneVideoHead(method: string): string {
+  let head = heads.get(method);
+  if (head === undefined) {
+    head = JSON.stringify({ status: 'OK', status_code: 200, message: 'Request successful',
+      request_method: method, total_videos: 1 }).slice(0, -1);
+    heads.set(method, head);
+  }
+  return head;
+}
+
 export async function videoRoutes(app: FastifyInstance, ctx: Context) {
   const view = ctx.config;
 
@@ -26,6 +39,7 @@ export async function videoRoutes(app: FastifyInstance, ctx: Context) {
       request_method: request.method, total_videos: total,
     });
     async function* body() {
+      // Sent on its own, so the client has the first byte before the first page is read.
       yield `${head.slice(0, -1)},"videos":[`;
       let after = 0;
       let first = true;
@@ -52,12 +66,8 @@ export async function videoRoutes(app: FastifyInstance, ctx: Context) {
     const id = parseId(request.params.id, 'recording');
     const video = await recordings.get(request.account, id);
     if (video === undefined) throw notFound('recording');
-    const head = JSON.stringify({
-      status: 'OK', status_code: 200, message: 'Request successful',
-      request_method: request.method, total_videos: 1,
-    });
     return reply.type('application/json; charset=utf-8')
-      .send(`${head.slice(0, -1)},"videos":[${video}]}`);
+      .send(`${oneVideoHead(request.method)},"videos":[${video}]}`);
   });
 
   app.delete<{ Params: { id: string } }>('/video/:id', async (request, reply) => {
