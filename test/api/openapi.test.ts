@@ -189,8 +189,8 @@ describe.each(DIALECTS)('OpenAPI document (%s)', (dialect) => {
     const wanted = ['video_recorded', 'video_converted', 'video_transcoded',
       'video_copied_pipe_s3'];
     const bodies = await eventually(async () => {
-      const seen = receiver.requests.filter((r) => (r.json as Row | undefined)?.data !== undefined
-        && String((r.json as Row).data && ((r.json as Row).data as Row).id) === video.id);
+      const dataOf = (json: unknown) => (json as { data?: Row } | undefined)?.data;
+      const seen = receiver.requests.filter((r) => String(dataOf(r.json)?.id) === video.id);
       const events = new Set(seen.map((r) => (r.json as Row).event));
       return wanted.every((e) => events.has(e)) ? seen : undefined;
     }, 30_000, 'webhooks');
@@ -226,8 +226,7 @@ describe.each(DIALECTS)('OpenAPI document (%s)', (dialect) => {
     for (const [target, event] of Object.entries(events)) {
       const body = JSON.parse(eventBody(event, copiedEventData(target as keyof typeof events,
         rec, account, ctx.config, facts))) as unknown;
-      expect(check.webhookProblems(event, { 'x-pipe-signature': '', 'webhook-id': '',
-        'webhook-timestamp': '', 'webhook-signature': '' }, body), target).toEqual([]);
+      expect(check.webhookProblems(event, null, body), target).toEqual([]);
     }
   });
 

@@ -106,14 +106,27 @@ export class DocumentChecker {
       type, 'schema'), body);
   }
 
-  /** Problems with a webhook's body and headers as a receiver got them. */
-  webhookProblems(event: string, headers: Record<string, unknown>, body: unknown): string[] {
-    const op = this.resolve(pointer('webhooks', event, 'post'));
-    const missing = (op.parameters as Json[])
-      .filter((p) => p.required === true && headers[String(p.name).toLowerCase()] === undefined)
-      .map((p) => `${event}: header ${String(p.name)} missing`);
-    return [...missing, ...this.validate(pointer('webhooks', event, 'post', 'requestBody',
-      'content', 'application/json', 'schema'), body)];
+  /**
+   * Problems with a webhook's body and headers as a receiver got them: every required header
+   * sent, and each one documented as it came. `headers` null checks the body alone.
+   */
+  webhookProblems(event: string, headers: Record<string, unknown> | null, body: unknown):
+  string[] {
+    const base = ['webhooks', event, 'post'];
+    const op = this.resolve(pointer(...base));
+    const problems: string[] = [];
+    (op.parameters as Json[]).forEach((p, i) => {
+      if (headers === null) return;
+      const value = headers[String(p.name).toLowerCase()];
+      if (value === undefined) {
+        if (p.required === true) problems.push(`${event}: header ${String(p.name)} missing`);
+        return;
+      }
+      problems.push(...this.validate(pointer(...base, 'parameters', String(i), 'schema'), value)
+        .map((text) => `${event}: header ${String(p.name)}: ${text}`));
+    });
+    return [...problems, ...this.validate(pointer(...base, 'requestBody', 'content',
+      'application/json', 'schema'), body)];
   }
 
   private answerProblems(response: Json, res: ApiResponse, what: string): string[] {

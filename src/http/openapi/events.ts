@@ -107,21 +107,24 @@ const EVENTS: [name: string, summary: string, data: TProperties][] = [
   ['video_copied_dbox', 'The files were copied to Dropbox.', COPIED_DBOX],
 ];
 
-const signed = (name: string, description: string, required = true): Parameter =>
-  ({ name, in: 'header', required, description, schema: Type.String() });
+const BASE64 = '[A-Za-z0-9+/]+={0,2}';
+
+const signed = (name: string, description: string, pattern: string, required = true):
+Parameter => ({ name, in: 'header', required, description, schema: Type.String({ pattern }) });
 
 const SIGNATURE_HEADERS: Parameter[] = [
   signed('X-Pipe-Signature', 'Pipe\'s signature: base64 of HMAC-SHA1 keyed with the ' +
     'account\'s webhook key, over the webhook URL exactly as entered followed by the JSON ' +
-    'text (the body, or the form\'s payload field).'),
+    'text (the body, or the form\'s payload field).', `^${BASE64}$`),
   signed('X-Pipe-Signature-Previous', 'The same with the previous webhook key, while a ' +
-    'rotation\'s grace period lasts.', false),
+    'rotation\'s grace period lasts.', `^${BASE64}$`, false),
   signed('webhook-id', 'Standard Webhooks: the message id ("msg_…"); the same on every ' +
-    'attempt of one delivery.'),
-  signed('webhook-timestamp', 'Standard Webhooks: seconds since 1970 when it was signed.'),
+    'attempt of one delivery.', '^msg_[A-Za-z0-9_-]+$'),
+  signed('webhook-timestamp', 'Standard Webhooks: seconds since 1970 when it was signed.',
+    '^\\d+$'),
   signed('webhook-signature', 'Standard Webhooks: "v1,<base64 HMAC-SHA256>" with the ' +
     'webhook\'s secret over "id.timestamp.body" (the body as sent); two, space-separated, ' +
-    'while a rotated secret\'s grace period lasts.'),
+    'while a rotated secret\'s grace period lasts.', `^v1,${BASE64}( v1,${BASE64})*$`),
 ];
 
 function event([name, summary, data]: (typeof EVENTS)[number]): { post: Operation } {
