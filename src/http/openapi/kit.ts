@@ -102,6 +102,9 @@ export const json = (schema: TSchema): Record<string, MediaType> => ({
   'application/json': { schema },
 });
 
+/** The HTTP status again, as a JSON integer. */
+const statusCode = <C extends number>(code: C) => Type.Unsafe<C>({ type: 'integer', const: code });
+
 const OK_MESSAGE = Type.Literal('Request successful');
 
 /**
@@ -117,7 +120,7 @@ export function okEnvelope(
 ) {
   return exact({
     status: Type.Literal('OK'),
-    status_code: Type.Literal(code),
+    status_code: statusCode(code),
     message,
     request_method: Type.Literal(method.toUpperCase()),
     ...resource,
@@ -166,7 +169,7 @@ export function errors(...codes: ErrorStatus[]): Record<string, Ref> {
 /** Pipe's error envelope with this status. */
 export const errorEnvelope = (code: number) => exact({
   status: Type.Literal('ERROR'),
-  status_code: Type.Literal(code),
+  status_code: statusCode(code),
   message: text('What went wrong, in words; for a 400, the field it concerns.'),
   request_method: text('The request\'s method.'),
 });
