@@ -1,10 +1,9 @@
 import Type from 'typebox';
 import type { TSchema } from 'typebox';
-import type { FastifyInstance } from 'fastify';
 
 import type { Context } from '../../context.js';
 import { sessionCookieName } from '../../dashboard/cookies.js';
-import { sendStatic, staticFile } from '../static-file.js';
+import { staticFile } from '../static-file.js';
 import type { StaticFile } from '../static-file.js';
 import { dashboardPaths } from './dashboard-paths.js';
 import { webhookEvents } from './events.js';
@@ -121,10 +120,7 @@ export function openApiDocument(ctx: Pick<Context, 'config'>) {
  * GET /openapi.json, open to anyone (it holds no secret) and readable cross-origin. Built on
  * the first request, once the server knows the address it listens on.
  */
-export async function openApiRoutes(app: FastifyInstance, ctx: Context) {
-  let file: StaticFile | undefined;
-  app.get('/openapi.json', async (request, reply) => {
-    file ??= staticFile(JSON.stringify(openApiDocument(ctx)), 'application/json; charset=utf-8');
-    return sendStatic(request, reply, file, { 'access-control-allow-origin': '*' });
-  });
+/** The document as served: built once, on the first request that asks for it. */
+export function openApiFile(ctx: Context): StaticFile {
+  return staticFile(JSON.stringify(openApiDocument(ctx)), 'application/json; charset=utf-8');
 }

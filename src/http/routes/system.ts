@@ -6,7 +6,7 @@ import { sql } from 'kysely';
 import type { Context } from '../../context.js';
 import { CONTENT_TYPE } from '../../metrics/registry.js';
 import { errorBody } from '../envelope.js';
-import { openApiRoutes } from '../openapi/document.js';
+import { openApiRoutes } from './openapi.js';
 
 /** A probe that takes longer than this counts as a failure: a readiness check must answer. */
 const PROBE_TIMEOUT_MS = 3000;
