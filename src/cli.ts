@@ -1,17 +1,12 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 
-import pino from 'pino';
-
 import { ConfigError, loadConfig } from './config/index.js';
 import type { ConfigFlags } from './config/index.js';
-import { openDatabase } from './db/connect.js';
-import { migrate } from './db/migrations.js';
-import { runAccountExport } from './cli/export.js';
-import { ingestFile, progressBar } from './cli/ingest.js';
-import { accountPassword } from './cli/password.js';
-import { createContext, startServer } from './runtime.js';
-import { createAccount } from './services/accounts.js';
+import { findMediaBinaries } from './media/binaries.js';
+
+// Each command loads the modules it needs when it runs: `serve` checks ffmpeg in a child
+// process while the server's modules load, which is most of its start-up time.
 
 const USAGE = `usage: standpipe <command> [options]
 
@@ -70,7 +65,10 @@ async function main(argv: string[]): Promise<number> {
     case 'serve':
     case 'worker': {
       const config = loadConfig(flags);
-      const server = await startServer(config, { http: command === 'serve' });
+      const media = findMediaBinaries();
+      media.catch(() => undefined);
+      const { startServer } = await import('./runtime.js');
+      const server = await startServer(config, { http: command === 'serve', media });
       // Worker timers do not hold the process open (so tests can stop them freely); a
       // worker process without an HTTP listener is kept alive here until it exits, also
       // through a shutdown, while its jobs finish or are released.
@@ -88,6 +86,8 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'migrate': {
       const config = loadConfig(flags);
+      const { openDatabase } = await import('./db/connect.js');
+      const { migrate } = await import('./db/migrations.js');
       const db = openDatabase(config.databaseUrl);
       const applied = await migrate(db);
       await db.close();
@@ -99,6 +99,7 @@ async function main(argv: string[]): Promise<number> {
       if (rest[0] === 'password') {
         const hash = values['account-hash'];
         if (hash === undefined) throw new UsageError('account password needs --account-hash');
+        const { accountPassword } = await import('./cli/password.js');
         return accountPassword(flags, hash);
       }
       if (rest[0] !== 'create') {
@@ -108,7 +109,8 @@ async function main(argv: string[]): Promise<number> {
         throw new UsageError('account create needs --name and --email');
       }
       const config = loadConfig(flags);
-      const ctx = await createContext(config, { log: pino({ level: 'warn' }, pino.destination(2)) });
+      const ctx = await quietContext(config);
+      const { createAccount } = await import('./services/accounts.js');
       try {
         const created = await createAccount(ctx, { name: values.name, email: values.email });
         process.stdout.write(`${JSON.stringify({
@@ -130,6 +132,7 @@ async function main(argv: string[]): Promise<number> {
       const port = values.port ?? process.env.STANDPIPE_PORT ?? '8080';
       const host = values.host ?? '127.0.0.1';
       const url = values.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+      const { ingestFile, progressBar } = await import('./cli/ingest.js');
       const result = await ingestFile({
         file, url, accountHash, envCode: values['env-code'] ?? '1', payload: values.payload,
         progress: process.stderr.isTTY ? progressBar(process.stderr) : undefined,
@@ -152,7 +155,8 @@ async function accountExport(flags: ConfigFlags, accountHash: string | undefined
   out: string | undefined): Promise<number> {
   if (accountHash === undefined) throw new UsageError('account export needs --account-hash');
   const config = loadConfig(flags);
-  const ctx = await createContext(config, { log: pino({ level: 'warn' }, pino.destination(2)) });
+  const ctx = await quietContext(config);
+  const { runAccountExport } = await import('./cli/export.js');
   try {
     const { recordings } = await runAccountExport(ctx, accountHash, out);
     if (out !== undefined) process.stderr.write(`exported ${recordings} recordings to ${out}\n`);
@@ -160,6 +164,13 @@ async function accountExport(flags: ConfigFlags, accountHash: string | undefined
     await ctx.db.close();
   }
   return 0;
+}
+
+/** A context for a one-off command, logging only warnings, to stderr. */
+async function quietContext(config: ReturnType<typeof loadConfig>) {
+  const { default: pino } = await import('pino');
+  const { createContext } = await import('./runtime.js');
+  return createContext(config, { log: pino({ level: 'warn' }, pino.destination(2)) });
 }
 
 class UsageError extends Error {}

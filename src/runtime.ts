@@ -17,7 +17,8 @@ import { JobQueue } from './jobs/queue.js';
 import { WorkerPool } from './jobs/worker.js';
 import type { JobHandlers } from './jobs/worker.js';
 import { SecretBox } from './lib/secrets.js';
-import { locateMediaBinaries } from './media/binaries.js';
+import { findMediaBinaries } from './media/binaries.js';
+import type { MediaBinaries } from './media/binaries.js';
 import { Metrics } from './metrics/standpipe.js';
 import { announceJobs, queueStats } from './repositories/jobs.js';
 import { processRecordingHandler, removeStaleWorkDirs } from './services/processing.js';
@@ -43,6 +44,8 @@ export interface ContextOptions {
   log?: Logger;
   db?: Db;
   clock?: () => number;
+  /** ffmpeg and ffprobe, when the caller started looking for them already. */
+  media?: Promise<MediaBinaries>;
 }
 
 /** Opens the database (migrated), the media store and the tools a process needs. */
@@ -51,10 +54,13 @@ export async function createContext(
   options: ContextOptions = {},
 ): Promise<Context> {
   const log = options.log ?? createLogger(config);
+  // ffmpeg's version check is a child process: it runs while the database is opened.
+  const found = options.media ?? findMediaBinaries();
+  found.catch(() => undefined);
   const db = options.db ?? openDatabase(config.databaseUrl);
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
-  const media = locateMediaBinaries();
+  const media = await found;
   log.info({ ffmpeg: media.ffmpeg, ffprobe: media.ffprobe, source: media.source,
     version: media.version }, 'media tools');
   const clock = options.clock ?? Date.now;

@@ -4,8 +4,8 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { SqliteDatabase } from 'kysely';
-import pg from 'pg';
 
+import { pgDriver } from './pg.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -26,8 +26,6 @@ export interface Db {
   close(): Promise<void>;
 }
 
-// int8 columns hold millisecond times and ids; both fit a JavaScript number exactly.
-pg.types.setTypeParser(20, (value: string) => Number(value));
 
 /**
  * Opens the database named by a URL: `postgres://…` for PostgreSQL, otherwise a SQLite file
@@ -87,7 +85,7 @@ function openSqlite(file: string): Db {
 }
 
 function openPostgres(url: string, options: { schema?: string; poolSize?: number }): Db {
-  const pool = new pg.Pool({
+  const pool = new (pgDriver().Pool)({
     connectionString: url,
     max: options.poolSize ?? 10,
     ...(options.schema === undefined ? {} : { options: `-c search_path=${options.schema}` }),

@@ -1,5 +1,7 @@
-import pg from 'pg';
+import type pg from 'pg';
 import type { Logger } from 'pino';
+
+import { pgDriver } from './pg.js';
 
 /**
  * The channel that announces new jobs: one per schema, so that installations sharing a
@@ -29,7 +31,7 @@ export function listen(url: string, channel: string, onNotify: () => void,
   let timer: NodeJS.Timeout | undefined;
 
   const connect = async () => {
-    const client = new pg.Client({ connectionString: target.toString() });
+    const client = new (pgDriver().Client)({ connectionString: target.toString() });
     let lost = false;
     const reconnect = (err?: unknown) => {
       if (lost || closed) return;

@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { accessSync, constants, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
@@ -35,13 +35,11 @@ function findOnPath(name: string, env: NodeJS.ProcessEnv): string | null {
   return null;
 }
 
-/** First line of `ffmpeg -version`, or the reason the binary does not run. */
-function readVersion(ffmpeg: string): { version: string } | { problem: string } {
-  const run = spawnSync(ffmpeg, ['-version'], {
-    encoding: 'utf8',
-    timeout: VERSION_TIMEOUT_MS,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+type VersionCheck = { version: string } | { problem: string };
+
+/** The first line of `ffmpeg -version` as the process printed it, or why it did not run. */
+function versionOf(ffmpeg: string, run: { error?: Error | undefined; status: number | null;
+  stdout: string }): VersionCheck {
   if (run.error !== undefined) return { problem: run.error.message };
   if (run.status !== 0) return { problem: `"${ffmpeg} -version" exited with ${run.status}` };
   const first = run.stdout.split('\n', 1)[0]?.trim() ?? '';
@@ -49,7 +47,29 @@ function readVersion(ffmpeg: string): { version: string } | { problem: string } 
   return { version: first };
 }
 
-function fromEnv(env: NodeJS.ProcessEnv): MediaBinaries {
+function readVersionSync(ffmpeg: string): VersionCheck {
+  const run = spawnSync(ffmpeg, ['-version'], {
+    encoding: 'utf8',
+    timeout: VERSION_TIMEOUT_MS,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return versionOf(ffmpeg, { error: run.error, status: run.status, stdout: run.stdout });
+}
+
+function readVersion(ffmpeg: string): Promise<VersionCheck> {
+  return new Promise((resolve) => {
+    execFile(ffmpeg, ['-version'], { encoding: 'utf8', timeout: VERSION_TIMEOUT_MS },
+      (error, stdout) => {
+        const status = error === null ? 0 : typeof error.code === 'number' ? error.code : null;
+        resolve(versionOf(ffmpeg, {
+          error: error !== null && typeof error.code !== 'number' ? error : undefined,
+          status, stdout,
+        }));
+      });
+  });
+}
+
+function* fromEnv(env: NodeJS.ProcessEnv): Attempts {
   const setting = env.STANDPIPE_FFMPEG ?? '';
   const ffmpeg = findOnPath(setting, env);
   if (ffmpeg === null) throw new Error(`STANDPIPE_FFMPEG=${setting} is not an executable file`);
@@ -65,7 +85,7 @@ function fromEnv(env: NodeJS.ProcessEnv): MediaBinaries {
     throw new Error(`${what}: set STANDPIPE_FFPROBE to an executable ffprobe`);
   }
 
-  const found = readVersion(ffmpeg);
+  const found = yield ffmpeg;
   if ('problem' in found) throw new Error(`STANDPIPE_FFMPEG does not work: ${found.problem}`);
   return { ffmpeg, ffprobe, source: 'env', version: found.version };
 }
@@ -83,20 +103,15 @@ function installerPath(pkg: string): string | null {
   }
 }
 
-/**
- * Finds ffmpeg and ffprobe: `STANDPIPE_FFMPEG` (with `STANDPIPE_FFPROBE`, else the ffprobe in
- * the same directory), else both on PATH, else the builds shipped in the @ffmpeg-installer and
- * @ffprobe-installer packages. A variable that is set but wrong is an error, never skipped,
- * so a typo does not silently run a different ffmpeg.
- */
-export function locateMediaBinaries(env: NodeJS.ProcessEnv = process.env): MediaBinaries {
-  if (env.STANDPIPE_FFMPEG !== undefined && env.STANDPIPE_FFMPEG !== '') return fromEnv(env);
+/** The search of locateMediaBinaries, step by step. */
+function* attempts(env: NodeJS.ProcessEnv): Attempts {
+  if (env.STANDPIPE_FFMPEG !== undefined && env.STANDPIPE_FFMPEG !== '') return yield* fromEnv(env);
 
   const tried: string[] = [];
   const sysFfmpeg = findOnPath('ffmpeg', env);
   const sysFfprobe = findOnPath('ffprobe', env);
   if (sysFfmpeg !== null && sysFfprobe !== null) {
-    const found = readVersion(sysFfmpeg);
+    const found = yield sysFfmpeg;
     if ('version' in found) {
       return { ffmpeg: sysFfmpeg, ffprobe: sysFfprobe, source: 'system', version: found.version };
     }
@@ -108,7 +123,7 @@ export function locateMediaBinaries(env: NodeJS.ProcessEnv = process.env): Media
   const bundledFfmpeg = installerPath('@ffmpeg-installer/ffmpeg');
   const bundledFfprobe = installerPath('@ffprobe-installer/ffprobe');
   if (bundledFfmpeg !== null && bundledFfprobe !== null && isExecutable(bundledFfprobe)) {
-    const found = readVersion(bundledFfmpeg);
+    const found = yield bundledFfmpeg;
     if ('version' in found) {
       return {
         ffmpeg: bundledFfmpeg,
@@ -125,4 +140,30 @@ export function locateMediaBinaries(env: NodeJS.ProcessEnv = process.env): Media
   throw new Error(
     `ffmpeg and ffprobe not found (${tried.join('; ')}); install ffmpeg or set STANDPIPE_FFMPEG`,
   );
+}
+
+/** Each ffmpeg worth trying is yielded; what its `-version` says is sent back. */
+type Attempts = Generator<string, MediaBinaries, VersionCheck>;
+
+/** locateMediaBinaries, for start-up: the version checks run without blocking the process. */
+export async function findMediaBinaries(
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<MediaBinaries> {
+  const steps = attempts(env);
+  let step = steps.next();
+  while (step.done !== true) step = steps.next(await readVersion(step.value));
+  return step.value;
+}
+
+/**
+ * Finds ffmpeg and ffprobe: `STANDPIPE_FFMPEG` (with `STANDPIPE_FFPROBE`, else the ffprobe in
+ * the same directory), else both on PATH, else the builds shipped in the @ffmpeg-installer and
+ * @ffprobe-installer packages. A variable that is set but wrong is an error, never skipped,
+ * so a typo does not silently run a different ffmpeg.
+ */
+export function locateMediaBinaries(env: NodeJS.ProcessEnv = process.env): MediaBinaries {
+  const steps = attempts(env);
+  let step = steps.next();
+  while (step.done !== true) step = steps.next(readVersionSync(step.value));
+  return step.value;
 }
