@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { copiedEventData } from '../../src/delivery/events.js';
 import { eventBody } from '../../src/webhooks/events.js';
-import { locateMediaBinaries } from '../../src/media/binaries.js';
 import { findAccountById } from '../../src/repositories/accounts.js';
 import { findRecording } from '../../src/repositories/recordings.js';
 import type { NewAccountResult } from '../../src/services/accounts.js';
@@ -17,22 +14,11 @@ import {
   DIALECTS, eventually, readResponse, startTestServer, uploadFile,
 } from '../helpers/harness.js';
 import type { ApiResponse, TestServer } from '../helpers/harness.js';
+import { makeWebmClip } from '../helpers/media-fixtures.js';
 import { DocumentChecker, registeredRoutes } from '../helpers/openapi.js';
 import { startReceiver } from '../helpers/receiver.js';
 import type { Receiver } from '../helpers/receiver.js';
 import { createUpload, patch, tus } from '../helpers/tus.js';
-
-const run = promisify(execFile);
-
-async function makeClip(dir: string): Promise<Buffer> {
-  const file = path.join(dir, 'clip.webm');
-  await run(locateMediaBinaries().ffmpeg, ['-nostdin', '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15:duration=1',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=1',
-    '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k',
-    '-c:a', 'libopus', '-b:a', '32k', '-f', 'webm', file]);
-  return readFile(file);
-}
 
 type Row = Record<string, unknown>;
 
@@ -66,7 +52,7 @@ describe.each(DIALECTS)('OpenAPI document (%s)', (dialect) => {
 
   beforeAll(async () => {
     clipDir = await mkdtemp(path.join(tmpdir(), 'standpipe-openapi-'));
-    clip = await makeClip(clipDir);
+    clip = await makeWebmClip(clipDir);
     receiver = await startReceiver();
     srv = await startTestServer(dialect);
     a = await srv.account();

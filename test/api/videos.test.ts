@@ -1,37 +1,22 @@
-import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { promisify } from 'node:util';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { locateMediaBinaries } from '../../src/media/binaries.js';
 import type { NewAccountResult } from '../../src/services/accounts.js';
 import {
   eventually, filesUnder, readResponse, startTestServer, uploadFile, DIALECTS,
 } from '../helpers/harness.js';
 import type { ApiResponse, TestServer } from '../helpers/harness.js';
+import { makeWebmClip } from '../helpers/media-fixtures.js';
 import {
   SEED_VIDEO, expectError, expectOk, expectSameShape, shapeProblems,
 } from '../helpers/seed-shapes.js';
 
-const run = promisify(execFile);
-
 const UA = 'Mozilla/5.0 (X11; Linux x86_64) standpipe-contract-test/1.0';
 const REFERER = 'https://site.example/test/page.php?x=1';
-
-/** A one-second VP8/Opus WebM, like a short browser recording. */
-async function makeClip(dir: string): Promise<Buffer> {
-  const file = path.join(dir, 'clip.webm');
-  await run(locateMediaBinaries().ffmpeg, ['-nostdin', '-v', 'error', '-y',
-    '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15:duration=1',
-    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=1',
-    '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k',
-    '-c:a', 'libopus', '-b:a', '32k', '-f', 'webm', file]);
-  return readFile(file);
-}
 
 type Part = [name: string, value: string | { file: Buffer; name: string }];
 
@@ -79,7 +64,7 @@ describe.each(DIALECTS)('recordings (%s)', (dialect) => {
 
   beforeAll(async () => {
     clipDir = await mkdtemp(path.join(tmpdir(), 'standpipe-clip-'));
-    clip = await makeClip(clipDir);
+    clip = await makeWebmClip(clipDir);
     srv = await startTestServer(dialect);
     a = await srv.account();
     b = await srv.account();

@@ -228,3 +228,14 @@ export async function expectOutputMatchesFfprobe(r: ConversionResult,
   }
   return raw;
 }
+
+/** A one-second VP8/Opus WebM, like a short browser recording, written in `dir`. */
+export async function makeWebmClip(dir: string): Promise<Buffer> {
+  const file = join(dir, 'clip.webm');
+  await run(locateMediaBinaries().ffmpeg, ['-nostdin', '-v', 'error', '-y',
+    '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=15:duration=1',
+    '-f', 'lavfi', '-i', 'sine=frequency=440:sample_rate=48000:duration=1',
+    '-c:v', 'libvpx', '-deadline', 'realtime', '-cpu-used', '8', '-b:v', '300k',
+    '-c:a', 'libopus', '-b:a', '32k', '-f', 'webm', file]);
+  return readFile(file);
+}
