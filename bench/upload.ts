@@ -1,15 +1,14 @@
 /**
- * Large uploads over loopback: multipart POST /upload with curl and a tus upload (one PATCH
- * streamed from disk), each beside curl sending the same file to a bare Node server that
- * writes the body to disk. Prints throughput and the server's peak RSS.
+ * Large uploads over loopback: multipart POST /upload and a tus upload (one PATCH streamed
+ * from disk), each beside the same file sent to a bare Node server that writes the body to
+ * disk. curl sends all three bodies, and each starts with no dirty pages left by the step
+ * before it, so that the figures compare the servers. Prints throughput and peak RSS.
  *
  *   npm run build && npx tsx bench/upload.ts [MiB]
  */
 import { execFile, spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { createReadStream } from 'node:fs';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,18 +53,19 @@ async function tusUpload(base: string, file: string, hash: string, code: string)
     throw new Error(`tus creation answered ${created.status}`);
   }
   const url = new URL(location, base);
-  await new Promise<void>((resolve, reject) => {
-    const req = request(url, { method: 'PATCH', headers: {
-      'tus-resumable': '1.0.0', 'upload-offset': '0',
-      'content-type': 'application/offset+octet-stream', 'content-length': String(size) } },
-    (res) => {
-      res.resume();
-      res.on('end', () => (res.statusCode === 204 ? resolve()
-        : reject(new Error(`PATCH answered ${res.statusCode ?? 0}`))));
-    });
-    req.on('error', reject);
-    createReadStream(file).pipe(req);
-  });
+  const { stdout } = await run('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}',
+    '-X', 'PATCH', '-H', 'tus-resumable: 1.0.0', '-H', 'upload-offset: 0',
+    '-H', 'content-type: application/offset+octet-stream', '-H', 'expect:', '-T', file,
+    url.href]);
+  if (stdout !== '204') throw new Error(`PATCH answered ${stdout}`);
+}
+
+/**
+ * Writes back what earlier steps left in the page cache (the test file, the reference's
+ * copy, the last upload), so that no measurement pays for another one's writeback.
+ */
+async function settle(): Promise<void> {
+  await run('sync');
 }
 
 async function main(): Promise<void> {
@@ -84,9 +84,11 @@ async function main(): Promise<void> {
   const sink = spawn(process.execPath, [SINK], { env: { ...process.env,
     SINK_FILE: path.join(dir, 'sink.bin') }, stdio: ['ignore', 'pipe', 'inherit'] });
   const sinkUrl = await started(sink);
+  await settle();
   const ref = await timed(() => run('curl', ['-s', '-o', '/dev/null', '-T', file, sinkUrl]));
   const refRss = await peakRssMb(sink.pid ?? 0);
   sink.kill();
+  await rm(path.join(dir, 'sink.bin'), { force: true });
 
   const results: { name: string; seconds: number; rss: number }[] = [];
   for (const kind of ['multipart', 'tus'] as const) {
@@ -98,6 +100,7 @@ async function main(): Promise<void> {
       if (await fetch(`${base}/healthz`).then((r) => r.ok, () => false)) break;
       await new Promise((r) => setTimeout(r, 50));
     }
+    await settle();
     const seconds = kind === 'multipart'
       ? await timed(() => run('curl', ['-s', '-o', '/dev/null', '-F',
         `accountHash=${acct.account_hash}`, '-F', `eid=${acct.env_code}`, '-F',
