@@ -188,24 +188,21 @@ export async function convertRecording(
   ], run, [source, tmpMp4]);
 
   try {
-    let out: Pick<ProbeResult, 'durationSec' | 'video' | 'audio'>;
-    if (remuxed && src.durationSec !== null) {
-      // A copy keeps the input's streams and frames: the input's probe describes it, and the
-      // snapshot, the same frame either way, is taken from the input while the copy runs.
-      // Each ffmpeg start costs a tenth of a second on some builds, more than the copy.
-      out = audioOnly ? { ...src, video: null } : src;
-      const durationSec = src.durationSec;
-      await together([
-        writeMp4(),
-        audioOnly ? Promise.resolve() : snapshot(bins, source, durationSec, tmpJpg, run),
-      ]);
+    if (remuxed && src.durationSec !== null && !audioOnly) {
+      // A copy keeps the input's frames, so the snapshot, the same frame either way, is taken
+      // from the input while the copy runs: each ffmpeg start costs a tenth of a second on
+      // some builds, more than the copy. The copy is still probed: it keeps only the first
+      // video and audio streams, and ends where a cut-short input's data ends.
+      await together([writeMp4(), snapshot(bins, source, src.durationSec, tmpJpg, run)]);
     } else {
       await writeMp4();
-      out = await probe(bins, tmpMp4, run);
-      if (out.durationSec === null || (!audioOnly && out.video === null)) {
-        throw new AppError('media_unreadable', 'cannot convert the recording: nothing decodes');
-      }
-      if (!audioOnly) await snapshot(bins, tmpMp4, out.durationSec, tmpJpg, run);
+    }
+    const out = await probe(bins, tmpMp4, run);
+    if (out.durationSec === null || (!audioOnly && out.video === null)) {
+      throw new AppError('media_unreadable', 'cannot convert the recording: nothing decodes');
+    }
+    if (!audioOnly && !(await nonEmpty(tmpJpg))) {
+      await snapshot(bins, tmpMp4, out.durationSec, tmpJpg, run);
     }
     const sums = await digests(tmpMp4);
 
@@ -223,7 +220,7 @@ export async function convertRecording(
       snapshotPath: audioOnly ? null : jpgPath,
       remuxed,
       input: src,
-      durationSec: out.durationSec ?? 0,
+      durationSec: out.durationSec,
       width: out.video?.width ?? 0,
       height: out.video?.height ?? 0,
       sizeBytes: (await stat(mp4Path)).size,

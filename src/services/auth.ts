@@ -13,6 +13,8 @@ export class ApiKeyAuth {
   readonly #ttlMs: number;
   readonly #cache = new Map<string, { account: Account; until: number }>();
   readonly #counts = new Map<number, number>();
+  /** Moves on every forget(), so a lookup that spans one is not remembered. */
+  #generation = 0;
   readonly #timer: NodeJS.Timeout;
 
   constructor(ctx: Context, ttlMs = 2000) {
@@ -35,11 +37,15 @@ export class ApiKeyAuth {
     const remembered = this.remembered(apiKey);
     if (remembered !== undefined) return remembered;
     const now = Date.now();
+    const generation = this.#generation;
     const account = await findAccountByKeyHash(this.#ctx.db.kysely, hashApiKey(apiKey));
     if (account === undefined) {
       this.#cache.delete(apiKey);
       return undefined;
     }
+    // A key rotated while this lookup ran may have been read before the rotation: used for
+    // this one request, which began before it, but not remembered.
+    if (generation !== this.#generation) return account;
     if (this.#cache.size > 10_000) this.#cache.clear();
     this.#cache.set(apiKey, { account, until: now + this.#ttlMs });
     return account;
@@ -51,6 +57,7 @@ export class ApiKeyAuth {
 
   /** Forgets remembered keys, after a key was rotated in this process. */
   forget(): void {
+    this.#generation += 1;
     this.#cache.clear();
   }
 

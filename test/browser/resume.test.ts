@@ -53,8 +53,8 @@ describeWithChromium('an upload cut halfway through resumes where it stopped', (
       await page.getByRole('button', { name: 'Save' }).click();
 
       // The first retry waits half a second: long enough to see what the visitor sees.
-      await expect.poll(() => recorder.getAttribute('data-retries'), { interval: 20 })
-        .toBe('1');
+      await expect.poll(() => recorder.getAttribute('data-retries'),
+        { interval: 20, timeout: 10_000 }).toBe('1');
       expect(await page.locator('.pipe-progress-text').textContent())
         .toMatch(/Connection lost — retrying in 1 s/);
       await screenshot(page, 'recorder-5-connection-lost');

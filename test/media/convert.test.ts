@@ -148,6 +148,23 @@ describe('convertRecording', () => {
     expect(r.input.container).toBe('mp4');
   });
 
+  it('gives a remuxed copy its own duration, not that of streams it leaves out', async () => {
+    // A second audio track ten times longer than the picture: the copy keeps the first only.
+    const input = join(root, 'two-audio.mp4');
+    await run(bins.ffmpeg, ['-nostdin', '-v', 'error', '-y', '-i', fx.uprightH264Aac,
+      '-f', 'lavfi', '-i', 'sine=frequency=880:duration=20', '-map', '0:v', '-map', '0:a',
+      '-map', '1:a', '-c:v', 'copy', '-c:a', 'aac', input]);
+    expect((await ffprobeJson(bins.ffprobe, input)).streams).toHaveLength(3);
+
+    const dir = outDir();
+    const r = await convertRecording(bins, input, dir, 'two-audio');
+    const raw = await expectOutputMatchesFfprobe(r, bins.ffprobe);
+    expect(r.remuxed).toBe(true);
+    expect(raw.streams).toHaveLength(2);
+    expect(r.durationSec).toBeLessThan(15);
+    expect(await filesIn(dir)).toEqual(['two-audio.jpg', 'two-audio.mp4']);
+  });
+
   it('re-encodes H.264 that is not yuv420p and rounds odd sizes down to even', async () => {
     const odd = join(root, 'odd-444.mp4');
     await run(bins.ffmpeg, ['-v', 'error', '-f', 'lavfi', '-i',
