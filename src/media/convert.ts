@@ -81,11 +81,22 @@ function ffmpegFailure(code: number | null, signal: string | null, stderr: strin
 }
 
 async function ffmpeg(bins: MediaBinaries, args: readonly string[], run: RunOptions,
-  paths: readonly string[]): Promise<void> {
+  paths: readonly string[]): Promise<string> {
   const res = await runProcess(bins.ffmpeg, ['-nostdin', '-hide_banner', '-v', 'error', '-y',
     ...args], run);
   if (res.exitCode !== 0) throw ffmpegFailure(res.exitCode, res.exitSignal, res.stderr, paths);
+  return res.stdout;
 }
+
+/** Where ffmpeg's output ended, in seconds, from the last report of `-progress pipe:1`. */
+function progressEnd(stdout: string): number | null {
+  const all = [...stdout.matchAll(/^out_time_us=(\d+)$/gm)];
+  const last = all.at(-1)?.[1];
+  return last === undefined ? null : Number(last) / 1e6;
+}
+
+/** How far a copy's end may be from the input's duration and still be the whole input. */
+const WHOLE_COPY_SLACK_SEC = 0.1;
 
 async function nonEmpty(file: string): Promise<boolean> {
   try {
@@ -181,23 +192,33 @@ export async function convertRecording(
   const jpgPath = join(dir, `${baseName}.jpg`);
   let jpgPublished = false;
 
-  const writeMp4 = () => ffmpeg(bins, [
-    ...inputArgs(source),
-    ...outputArgs(audioOnly, remuxed),
-    '-max_muxing_queue_size', '1024', '-movflags', '+faststart', '-f', 'mp4', `file:${tmpMp4}`,
-  ], run, [source, tmpMp4]);
+  let copiedUntil: number | null = null;
+  const writeMp4 = async () => {
+    copiedUntil = progressEnd(await ffmpeg(bins, [
+      ...inputArgs(source),
+      ...outputArgs(audioOnly, remuxed),
+      '-max_muxing_queue_size', '1024', '-movflags', '+faststart',
+      '-progress', 'pipe:1', '-nostats', '-f', 'mp4', `file:${tmpMp4}`,
+    ], run, [source, tmpMp4]));
+  };
 
   try {
-    if (remuxed && src.durationSec !== null && !audioOnly) {
-      // A copy keeps the input's frames, so the snapshot, the same frame either way, is taken
-      // from the input while the copy runs: each ffmpeg start costs a tenth of a second on
-      // some builds, more than the copy. The copy is still probed: it keeps only the first
-      // video and audio streams, and ends where a cut-short input's data ends.
+    // A copy of an input holding just the streams it keeps has the input's streams, frames
+    // and duration: the input's probe describes it, and its snapshot, the same frame either
+    // way, is taken from the input while the copy runs. Each ffmpeg start costs a tenth of a
+    // second on some builds, more than the copy. Where the copy ends short of the input's
+    // duration (an input cut short), or the input has other streams, the copy is probed.
+    const whole = remuxed && !audioOnly && src.durationSec !== null &&
+      src.streamCount === 1 + (src.audio === null ? 0 : 1);
+    if (whole && src.durationSec !== null) {
       await together([writeMp4(), snapshot(bins, source, src.durationSec, tmpJpg, run)]);
     } else {
       await writeMp4();
     }
-    const out = await probe(bins, tmpMp4, run);
+    const until: number | null = copiedUntil;
+    const out = whole && until !== null && src.durationSec !== null &&
+      Math.abs(until - src.durationSec) <= WHOLE_COPY_SLACK_SEC
+      ? src : await probe(bins, tmpMp4, run);
     if (out.durationSec === null || (!audioOnly && out.video === null)) {
       throw new AppError('media_unreadable', 'cannot convert the recording: nothing decodes');
     }

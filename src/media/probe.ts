@@ -20,6 +20,8 @@ export interface ProbeResult {
     pixFmt: string | null;
   } | null;
   audio: { codec: string; channels: number; sampleRate: number } | null;
+  /** Every stream of the file, those above included. */
+  streamCount: number;
 }
 
 export interface ProbeOptions {
@@ -178,5 +180,6 @@ export async function probe(
     bitRate: num(format.bit_rate),
     video,
     audio,
+    streamCount: streams.length,
   };
 }

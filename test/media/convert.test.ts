@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -163,6 +163,23 @@ describe('convertRecording', () => {
     expect(raw.streams).toHaveLength(2);
     expect(r.durationSec).toBeLessThan(15);
     expect(await filesIn(dir)).toEqual(['two-audio.jpg', 'two-audio.mp4']);
+  });
+
+  it('gives a remuxed copy of an input cut short the duration of what was copied', async () => {
+    // moov first, then the media data cut at 60%: the input's header still says the whole.
+    const whole = join(root, 'faststart.mp4');
+    await run(bins.ffmpeg, ['-nostdin', '-v', 'error', '-y', '-i', fx.uprightH264Aac,
+      '-c', 'copy', '-movflags', '+faststart', whole]);
+    const bytes = await readFile(whole);
+    const cut = join(root, 'cut-short.mp4');
+    await writeFile(cut, bytes.subarray(0, Math.floor(bytes.length * 0.6)));
+
+    const r = await convertRecording(bins, cut, outDir(), 'cut-short');
+    const raw = await expectOutputMatchesFfprobe(r, bins.ffprobe);
+    expect(r.remuxed).toBe(true);
+    expect(Number(raw.format.duration)).toBeCloseTo(r.durationSec, 2);
+    const inputSec = Number((await ffprobeJson(bins.ffprobe, cut)).format.duration);
+    expect(r.durationSec).toBeLessThan(inputSec - 0.2);
   });
 
   it('re-encodes H.264 that is not yuv420p and rounds odd sizes down to even', async () => {

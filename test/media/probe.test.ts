@@ -44,6 +44,7 @@ describe('probe on real files', () => {
       video: { codec: v?.codec_name, width: v?.width, height: v?.height, rotation: 0,
         pixFmt: v?.pix_fmt },
       audio: { codec: a?.codec_name, channels: a?.channels, sampleRate: Number(a?.sample_rate) },
+      streamCount: raw.streams.length,
     });
     expect(raw.format.format_name).toBe('matroska,webm');
   });
