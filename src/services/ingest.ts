@@ -162,7 +162,10 @@ export async function createRecording(
 /** Writes and hashes the file in one pass; a body that fails or goes past `limit` throws. */
 async function receive(file: UploadedFile, temp: string, limit: number) {
   const hash = createHash('sha256');
-  const handle = await open(temp, 'wx', 0o600);
+  const handle = await open(temp, 'wx', 0o600).catch((err: unknown) => {
+    file.stream.destroy();
+    throw err;
+  });
   let result;
   try {
     result = await writeArriving(file.stream as AsyncIterable<Buffer>, handle,
