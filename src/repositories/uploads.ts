@@ -44,15 +44,22 @@ export async function touchUpload(db: Exec, id: string, expiresAt: number): Prom
   await db.updateTable('uploads').set({ expires_at: expiresAt }).where('id', '=', id).execute();
 }
 
-/** Marks the upload finished; its metadata goes, as the recording now holds it. */
+/**
+ * Marks the upload finished at `to`, its last bytes counted in the same write; its metadata
+ * goes, as the recording now holds it. False when another request moved the upload first.
+ */
 export async function finishUpload(
   db: Exec,
   id: string,
+  move: { from: number; to: number },
   recordingId: number,
   now: number,
-): Promise<void> {
-  await db.updateTable('uploads').set({ recording_id: recordingId, metadata: '{}', updated_at: now })
-    .where('id', '=', id).execute();
+): Promise<boolean> {
+  const result = await db.updateTable('uploads')
+    .set({ upload_offset: move.to, recording_id: recordingId, metadata: '{}', updated_at: now })
+    .where('id', '=', id).where('upload_offset', '=', move.from).where('recording_id', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 export async function deleteUpload(db: Exec, id: string): Promise<boolean> {

@@ -3,8 +3,10 @@ import { mkdir, open, readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
+import type { Kysely } from 'kysely';
+
 import type { Context } from '../context.js';
-import type { Account, Environment, Recording } from '../db/schema.js';
+import type { Account, Database, Environment, Recording } from '../db/schema.js';
 import { AppError, badRequest } from '../lib/errors.js';
 import { ipv4ToUint } from '../lib/format.js';
 import { randomToken } from '../lib/secrets.js';
@@ -92,6 +94,8 @@ export async function removeStaleUploads(dataDir: string, olderThanMs = 3600_000
 /**
  * Turns a received file into a recording: it is moved into the media store, and only then
  * is the recording committed together with its processing job and `video_recorded` webhooks.
+ * `within` runs in that transaction, so what the caller records of the new recording commits
+ * or rolls back with it.
  */
 export async function createRecording(
   ctx: Context,
@@ -99,6 +103,7 @@ export async function createRecording(
   env: Environment,
   file: ReceivedFile,
   uploaded: UploadMeta,
+  within?: (trx: Kysely<Database>, recording: Recording) => Promise<void>,
 ): Promise<Recording> {
   // What the environment does not collect is dropped here, before anything is written.
   const meta = collectedMeta(env, uploaded);
@@ -143,6 +148,7 @@ export async function createRecording(
         video_codec: info?.video?.codec ?? null,
         region: env.region,
       });
+      if (within !== undefined) await within(trx, row);
       await ctx.queue.enqueue(trx, 'recording.process', { recordingId: row.id },
         { recordingId: row.id });
       await emitEvent(ctx, trx, 'video_recorded', row, account);

@@ -178,16 +178,24 @@ async function recordingOf(ctx: Context, upload: Upload) {
  * connection drops, what reached the server is kept and counted and the client resumes
  * from there. A newer request for the same upload stops this one first: the client only
  * sends one when it has given up on the older connection.
+ *
+ * An offset is saved only once the bytes it counts are on disk, so that a crash never leaves
+ * an upload claiming bytes it lost. The PATCH that completes the upload is the exception:
+ * its bytes become a recording, and the final offset is saved in the same transaction as
+ * that recording, as POST /upload's bytes are; it is synced only when that fails and the
+ * offset must be saved for a retry. `declared` is the body's Content-Length, if sent: a body
+ * that says it brings the rest is not synced as it arrives either.
  */
 export async function appendToUpload(
   ctx: Context,
   id: string,
   offset: number,
   body: Readable,
+  declared?: number,
 ): Promise<UploadState> {
   const lock = await locks.acquire(id);
   try {
-    let upload = await liveUpload(ctx, id);
+    const upload = await liveUpload(ctx, id);
     if (offset !== upload.upload_offset) {
       throw new AppError('conflict', `Upload-Offset must be ${upload.upload_offset}`);
     }
@@ -196,59 +204,82 @@ export async function appendToUpload(
 
     const hashes = hashesOf(ctx);
     const hash = hashes.take(id, offset);
+    const room = upload.upload_length - offset;
     const stop = () => body.destroy();
     lock.signal.addEventListener('abort', stop);
-    const { written, overflow } = await writeBody(partPath(ctx, id), body, offset,
-      upload.upload_length - offset, hash)
+    const { written, overflow, synced } = await writeBody(partPath(ctx, id), body,
+      { position: offset, room, hash, bringsRest: declared === room })
       .finally(() => lock.signal.removeEventListener('abort', stop));
 
     const to = offset + written;
-    const now = ctx.clock();
-    if (written > 0 && !(await advanceUpload(ctx.db.kysely, id, offset, to, now,
-      now + UPLOAD_TTL_MS))) {
-      throw new AppError('conflict', 'the upload moved on meanwhile; ask where it stands');
+    if (synced) {
+      const saved = await saveOffset(ctx, upload, to);
+      if (hash !== null) hashes.keep(id, to, hash);
+      // Synced means short of the end, or past it.
+      if (overflow) throw badRequest('Upload-Length', 'the body goes past Upload-Length');
+      return { upload: saved, recording: null };
     }
-    if (hash !== null) hashes.keep(id, to, hash);
-    upload = { ...upload, upload_offset: to, expires_at: now + UPLOAD_TTL_MS };
-    if (overflow) throw badRequest('Upload-Length', 'the body goes past Upload-Length');
-    if (to < upload.upload_length) return { upload, recording: null };
-    // A copy, so that the kept state still serves a retry if making the recording fails.
-    const recording = await finish(ctx, upload, hash?.copy().digest('hex') ?? null);
-    hashes.drop(id);
-    return { upload: { ...upload, recording_id: recording.id }, recording };
+    try {
+      return await finish(ctx, upload, hash, written);
+    } catch (err) {
+      // The bytes stay, counted, so that the client's retry makes the recording from them.
+      await syncFile(partPath(ctx, id));
+      await saveOffset(ctx, upload, to);
+      if (hash !== null) hashes.keep(id, to, hash);
+      throw err;
+    }
   } finally {
     lock.release();
   }
 }
 
+async function saveOffset(ctx: Context, upload: Upload, to: number): Promise<Upload> {
+  if (to === upload.upload_offset) return upload;
+  const now = ctx.clock();
+  if (!(await advanceUpload(ctx.db.kysely, upload.id, upload.upload_offset, to, now,
+    now + UPLOAD_TTL_MS))) {
+    throw new AppError('conflict', 'the upload moved on meanwhile; ask where it stands');
+  }
+  return { ...upload, upload_offset: to, updated_at: now, expires_at: now + UPLOAD_TTL_MS };
+}
+
 /**
  * Writes the body from `position` on, hashing it on the way, and reports how many bytes are
- * on disk; they are synced before the count is trusted. A connection that drops ends the
- * body early; that is not an error.
+ * on disk. Unless they complete the upload, they are synced before the count is trusted, and
+ * a long body is synced as it arrives so that the last sync has little left to do. A
+ * connection that drops ends the body early; that is not an error.
  */
-async function writeBody(file: string, body: Readable, position: number, room: number,
-  hash: Hash | null) {
+async function writeBody(file: string, body: Readable, options: { position: number;
+  room: number; hash: Hash | null; bringsRest: boolean }) {
   const handle = await open(file, 'r+').catch(notHere);
   try {
     const { written, overflow } = await writeArriving(body as AsyncIterable<Buffer>, handle,
-      { position, room, hash, syncEvery: SYNC_EVERY_BYTES });
-    return { written, overflow };
+      { ...options, syncEvery: options.bringsRest ? 0 : SYNC_EVERY_BYTES });
+    const completes = written === options.room && !overflow;
+    if (!completes) await handle.datasync();
+    return { written, overflow, synced: !completes };
   } finally {
-    try {
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
+    await handle.close();
+  }
+}
+
+async function syncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r+');
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
   }
 }
 
 /**
- * Turns the complete upload into a recording exactly as POST /upload does. The bytes are
- * handed over under a second name, so that if creating the recording fails the upload is
- * still whole and the client's retry finishes it.
+ * Turns the complete upload into a recording exactly as POST /upload does, counting the
+ * `written` bytes that completed it in the recording's transaction. The bytes are handed
+ * over under a second name, so that if creating the recording fails the upload is still
+ * whole and the client's retry finishes it.
  */
-async function finish(ctx: Context, upload: Upload,
-  sha256: string | null): Promise<{ id: number; name: string }> {
+async function finish(ctx: Context, upload: Upload, hash: Hash | null,
+  written = 0): Promise<UploadState> {
   const meta = JSON.parse(upload.metadata) as StoredUploadMeta;
   const account = await findAccountById(ctx.db.kysely, upload.account_id);
   const env = await findEnvironmentByEnvId(ctx.db.kysely, upload.account_id, upload.env_id);
@@ -256,18 +287,29 @@ async function finish(ctx: Context, upload: Upload,
     throw new AppError('not_found', "the upload's environment no longer exists");
   }
   const source = partPath(ctx, upload.id);
-  // Read back only when some of the bytes arrived at another process (see UploadHashes).
-  const digest = sha256 ?? await hashFile(source);
+  // A copy, so that the kept state still serves a retry if making the recording fails; read
+  // back only when some of the bytes arrived at another process (see UploadHashes).
+  const digest = hash?.copy().digest('hex') ?? await hashFile(source);
   const staged = `${source}.${randomToken(8)}`;
   await link(source, staged).catch(() => copyFile(source, staged));
+  const move = { from: upload.upload_offset, to: upload.upload_offset + written };
+  const now = ctx.clock();
   const rec = await createRecording(ctx, account, env,
     { path: staged, size: upload.upload_length, filename: meta.filename || 'recording',
       sha256: digest },
-    { ...meta, source: 'DESK' });
-  await finishUpload(ctx.db.kysely, upload.id, rec.id, ctx.clock());
+    { ...meta, source: 'DESK' },
+    async (trx, recording) => {
+      if (!(await finishUpload(trx, upload.id, move, recording.id, now))) {
+        throw new AppError('conflict', 'the upload moved on meanwhile; ask where it stands');
+      }
+    });
+  hashesOf(ctx).drop(upload.id);
   await rm(source, { force: true });
   ctx.log.info({ recordingId: rec.id, upload: upload.id }, 'resumable upload finished');
-  return { id: rec.id, name: rec.name };
+  return {
+    upload: { ...upload, upload_offset: move.to, recording_id: rec.id, updated_at: now },
+    recording: { id: rec.id, name: rec.name },
+  };
 }
 
 /** tus termination: the upload and its bytes go; a write still running is stopped first. */

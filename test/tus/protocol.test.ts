@@ -1,4 +1,5 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -178,6 +179,38 @@ describe.each(DIALECTS)('tus resumable uploads (%s)', (dialect) => {
     const name = rest.headers.get('standpipe-video-name');
     const raw = await fetch(`${t.url}/media/${acct.account_hash}/${name}_raw.webm`);
     expect(Buffer.from(await raw.arrayBuffer()).equals(clip)).toBe(true);
+  });
+
+  it('counts the last bytes when their recording cannot be made, and makes it on retry', async () => {
+    const other = await t.account('Blocked store');
+    const otherMeta = { ...meta(), accountHash: other.account_hash,
+      eid: other.environment.env_code };
+    // A file where the account's media folder belongs: the recording's bytes cannot be stored.
+    const folder = path.join(t.dataDir, 'media', other.account_hash);
+    await rm(folder, { recursive: true, force: true });
+    await writeFile(folder, 'not a folder');
+    const { url } = await createUpload(t.url, clip.length, otherMeta);
+    const failed = await patch(url, 0, clip);
+    expect(failed.status).toBe(500);
+    const head = await tus(url, 'HEAD');
+    expect(Number(head.headers.get('upload-offset'))).toBe(clip.length);
+    expect(head.headers.get('standpipe-video-id')).toBeNull();
+    const listed = await t.api(other.api_key, 'GET', '/video/all');
+    expect(listed.json.videos).toEqual([]);
+
+    await rm(folder);
+    const retry = await patch(url, clip.length, Buffer.alloc(0));
+    expect(retry.status).toBe(204);
+    expect(retry.headers.get('upload-offset')).toBe(String(clip.length));
+    const id = retry.headers.get('standpipe-video-id');
+    expect(id).toMatch(/^\d+$/);
+    const got = await t.api(other.api_key, 'GET', `/video/${id}`);
+    const video = (got.json.videos as Record<string, string>[])[0];
+    const raw = await fetch(`${t.url}/media/${other.account_hash}/${video?.name}_raw.webm`);
+    expect(Buffer.from(await raw.arrayBuffer()).equals(clip)).toBe(true);
+    expect(video?.original_sha256).toBe(createHash('sha256').update(clip).digest('hex'));
+    const row = (await rows()).find((r) => r.recording_id === Number(id));
+    expect(row?.upload_offset).toBe(clip.length);
   });
 
   it('lets a newer PATCH take over from one whose client went quiet', async () => {

@@ -91,7 +91,9 @@ export async function tusRoutes(app: FastifyInstance, ctx: Context) {
       if (raw === undefined || !/^\d{1,16}$/.test(raw)) {
         throw badRequest('Upload-Offset', 'Upload-Offset must be a number of bytes');
       }
-      const state = await appendToUpload(ctx, request.params.id, Number(raw), request.raw);
+      const length = header(request, 'content-length');
+      const state = await appendToUpload(ctx, request.params.id, Number(raw), request.raw,
+        length === undefined ? undefined : Number(length));
       return reply.code(204).headers(stateHeaders(state)).send();
     };
     const terminate = async (request: IdRequest, reply: FastifyReply) => {
