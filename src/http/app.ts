@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 
-import multipart from '@fastify/multipart';
 import Fastify, { LogController } from 'fastify';
 import type {
   FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest,
@@ -13,6 +12,7 @@ import { AppError } from '../lib/errors.js';
 import { ApiKeyAuth } from '../services/auth.js';
 import { errorBody } from './envelope.js';
 import { rateLimitHooks } from './rate-limit.js';
+import { lazyRequestLogger } from './request-logger.js';
 import { accountRoutes } from './routes/account.js';
 import { credentialRoutes } from './routes/credentials.js';
 import { deliveryRoutes } from './routes/deliveries.js';
@@ -46,6 +46,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     trustProxy: ctx.config.trustProxy,
     bodyLimit: 1024 * 1024,
     genReqId: requestIds(),
+    childLoggerFactory: lazyRequestLogger,
     routerOptions: { ignoreTrailingSlash: true },
   });
 
@@ -64,16 +65,6 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     allowed.delete('HEAD');
     return METHODS.filter((m) => allowed.has(m));
   };
-  await app.register(multipart, {
-    limits: {
-      fileSize: ctx.config.maxUploadBytes,
-      files: 1,
-      fields: 20,
-      fieldSize: 64 * 1024,
-      parts: 25,
-    },
-  });
-
   // Hooks that run on every request take a callback: no promise to make and settle.
   app.addHook('onResponse', (request, reply, done) => {
     // The route pattern, not the path, so that ids do not make a series each.

@@ -2,6 +2,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 
 import { AppError } from '../lib/errors.js';
 
+/**
+ * The method an answer names: a HEAD request is told what GET would say, so that the headers
+ * it gets, Content-Length among them, are GET's.
+ */
+export function shownMethod(method: string): string {
+  return method === 'HEAD' ? 'GET' : method;
+}
+
 /** Pipe's success envelope, followed by the resource key and anything extra. */
 export function ok(
   request: FastifyRequest,
@@ -13,13 +21,14 @@ export function ok(
     status: 'OK',
     status_code: statusCode,
     message: 'Request successful',
-    request_method: request.method,
+    request_method: shownMethod(request.method),
     ...body,
   });
 }
 
 export function errorBody(method: string, statusCode: number, message: string) {
-  return { status: 'ERROR', status_code: statusCode, message, request_method: method };
+  return { status: 'ERROR', status_code: statusCode, message,
+    request_method: shownMethod(method) };
 }
 
 /** Parses a numeric path id; anything else is treated as an id that does not exist. */

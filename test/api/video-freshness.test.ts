@@ -59,6 +59,23 @@ describe.each(DIALECTS)('GET /video/:id stays fresh (%s)', (dialect) => {
     expect((await video(owner.api_key)).video).toEqual(first.video);
   });
 
+  it("answers HEAD with GET's headers and no body, whether kept or read", async () => {
+    const get = await fetch(`${srv.url}/video/${id}`, { headers: { 'x-pipe-auth':
+      owner.api_key } });
+    const body = Buffer.from(await get.arrayBuffer());
+    for (let i = 0; i < 2; i += 1) {
+      const head = await fetch(`${srv.url}/video/${id}`, { method: 'HEAD',
+        headers: { 'x-pipe-auth': owner.api_key } });
+      expect(head.status).toBe(200);
+      expect(head.headers.get('content-type')).toBe('application/json; charset=utf-8');
+      expect(Number(head.headers.get('content-length'))).toBe(body.length);
+      expect((await head.arrayBuffer()).byteLength).toBe(0);
+    }
+    const missing = await fetch(`${srv.url}/video/999999`, { method: 'HEAD',
+      headers: { 'x-pipe-auth': owner.api_key } });
+    expect(missing.status).toBe(404);
+  });
+
   it('shows a write made by this process at once', async () => {
     await video(owner.api_key);
     await updateRecording(srv.server.ctx.db.kysely, id, { payload: 'second', converted: 1 });

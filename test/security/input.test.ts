@@ -124,6 +124,8 @@ describe.each(DIALECTS)('hostile JSON bodies (%s)', (dialect) => {
           400);
         expect(res.status, `${t.method} ${t.path} as ${type}`).toBeLessThan(500);
         expect(res.json.status, `${t.method} ${t.path} as ${type}`).toBe('ERROR');
+        // Multipart is read only where uploads are taken; elsewhere it is an unknown type.
+        if (type.startsWith('multipart/')) expect(res.status, `${t.method} ${t.path}`).toBe(415);
       }
       const form = await send(t.method, t.path, 'env_name=x&active=1',
         'application/x-www-form-urlencoded');

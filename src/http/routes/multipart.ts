@@ -1,4 +1,5 @@
-import type { FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 
 import type { Context } from '../../context.js';
 import type { Account, Environment, Recording } from '../../db/schema.js';
@@ -8,6 +9,30 @@ import {
 } from '../../services/ingest.js';
 import type { ReceivedFile, UploadMeta } from '../../services/ingest.js';
 import { checkText } from '../validate.js';
+
+/**
+ * Registers `routes` in a scope of their own that reads multipart bodies. The multipart
+ * plugin hooks every request of the scope it is registered in, so it is kept to the routes
+ * that take uploads; elsewhere a multipart body is refused as any unknown type is.
+ */
+export async function withMultipart(
+  app: FastifyInstance,
+  ctx: Context,
+  routes: (scope: FastifyInstance) => void,
+): Promise<void> {
+  await app.register(async (scope) => {
+    await scope.register(multipart, {
+      limits: {
+        fileSize: ctx.config.maxUploadBytes,
+        files: 1,
+        fields: 20,
+        fieldSize: 64 * 1024,
+        parts: 25,
+      },
+    });
+    routes(scope);
+  });
+}
 
 export interface UploadSpec {
   fileField: string;
