@@ -27,6 +27,20 @@ export function sendStatic(
     'x-content-type-options': 'nosniff',
     ...headers,
   });
-  if (request.headers['if-none-match'] === file.etag) return reply.code(304).send();
+  if (noneMatchHolds(request.headers['if-none-match'], file.etag)) return reply.code(304).send();
   return reply.send(file.body);
+}
+
+/**
+ * Whether If-None-Match names this version (RFC 9110, 13.1.2): `*`, or a list in which one
+ * tag equals ours when weakness is ignored, as the weak comparison this check uses does.
+ */
+export function noneMatchHolds(header: string | undefined, etag: string): boolean {
+  if (header === undefined) return false;
+  if (header.trim() === '*') return true;
+  const ours = etag.replace(/^W\//, '');
+  for (const tag of header.match(/(?:W\/)?"[^"]*"/g) ?? []) {
+    if (tag.replace(/^W\//, '') === ours) return true;
+  }
+  return false;
 }
