@@ -44,7 +44,10 @@ export interface ContextOptions {
   log?: Logger;
   db?: Db;
   clock?: () => number;
-  /** ffmpeg and ffprobe, when the caller started looking for them already. */
+  /**
+   * ffmpeg and ffprobe, when the caller started looking for them already, or NO_MEDIA_TOOLS
+   * for a command that runs no media work.
+   */
   media?: Promise<MediaBinaries>;
 }
 
@@ -61,8 +64,10 @@ export async function createContext(
   const applied = await migrate(db);
   if (applied.length > 0) log.info({ migrations: applied }, 'database migrated');
   const media = await found;
-  log.info({ ffmpeg: media.ffmpeg, ffprobe: media.ffprobe, source: media.source,
-    version: media.version }, 'media tools');
+  if (media.source !== 'none') {
+    log.info({ ffmpeg: media.ffmpeg, ffprobe: media.ffprobe, source: media.source,
+      version: media.version }, 'media tools');
+  }
   const clock = options.clock ?? Date.now;
   const queue = new JobQueue(clock);
   if (db.dialect === 'postgres') {

@@ -5,6 +5,7 @@ import pino from 'pino';
 
 import type { ConfigFlags } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
+import { NO_MEDIA_TOOLS } from '../media/binaries.js';
 import { createContext } from '../runtime.js';
 import { setAccountPassword } from '../services/sessions.js';
 
@@ -30,7 +31,8 @@ export async function accountPassword(
     password = await firstLine(input);
   }
   const config = loadConfig(flags);
-  const ctx = await createContext(config, { log: pino({ level: 'warn' }, pino.destination(2)) });
+  const ctx = await createContext(config, { log: pino({ level: 'warn' }, pino.destination(2)),
+    media: Promise.resolve(NO_MEDIA_TOOLS) });
   try {
     const account = await setAccountPassword(ctx, accountHash, password);
     output.write(`password set for ${account.email}; sign in at ` +

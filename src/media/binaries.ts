@@ -6,9 +6,18 @@ import { delimiter, dirname, isAbsolute, join, resolve } from 'node:path';
 export interface MediaBinaries {
   ffmpeg: string;
   ffprobe: string;
-  source: 'env' | 'system' | 'bundled';
+  /** `none`: the process runs no media work, and ffmpeg was not looked for. */
+  source: 'env' | 'system' | 'bundled' | 'none';
   version: string;
 }
+
+/**
+ * The tools of a process that runs no media work (creating or exporting an account): such
+ * a command works without ffmpeg, and running a tool from it fails with a clear error.
+ */
+export const NO_MEDIA_TOOLS: MediaBinaries = Object.freeze({
+  ffmpeg: '', ffprobe: '', source: 'none', version: '',
+});
 
 const EXE = process.platform === 'win32' ? '.exe' : '';
 const VERSION_TIMEOUT_MS = 10_000;

@@ -63,6 +63,9 @@ Promise<RunResult> {
   const tailBytes = opts.stderrTailBytes ?? DEFAULT_STDERR_TAIL;
   const { signal } = opts;
   if (signal?.aborted) return Promise.reject(abortError(signal));
+  if (cmd === '') {
+    return Promise.reject(new Error('this process was started without ffmpeg and ffprobe'));
+  }
 
   return new Promise<RunResult>((resolve, reject) => {
     const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });

@@ -18,10 +18,10 @@ import { expectOk } from '../helpers/seed-shapes.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Runs the real command line and collects what it prints and how it ends. */
-async function cli(args: string[]): Promise<{ code: number | null; stdout: string;
-  stderr: string }> {
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{
+  code: number | null; stdout: string; stderr: string }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), ...args],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   proc.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
@@ -155,6 +155,23 @@ describe.each(DIALECTS)('account export (%s)', (dialect) => {
     const fromFile = checkExport(await readFile(out, 'utf8'));
     expect({ ...fromFile, exported: '' }).toEqual({ ...fromStdout, exported: '' });
     expect((await stat(out)).mode & 0o777).toBe(0o600);
+  });
+
+  it('creates and exports accounts on a machine without ffmpeg', async () => {
+    const noFfmpeg = { STANDPIPE_FFMPEG: path.join(outDir, 'no-such-ffmpeg') };
+    const created = await cli(['account', 'create', '--name', 'No Media', '--email',
+      'nomedia@example.com', ...databaseArgs()], noFfmpeg);
+    expect(created.code, created.stderr).toBe(0);
+    const made = JSON.parse(created.stdout) as { account_hash: string };
+    const exported = await cli(['account', 'export', '--account-hash', made.account_hash,
+      ...databaseArgs()], noFfmpeg);
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(JSON.parse(exported.stdout)).toMatchObject({ account: { name: 'No Media' },
+      recordings: [] });
+    // A server does need it, and says so.
+    const serve = await cli(['serve', '--port', '0', ...databaseArgs()], noFfmpeg);
+    expect(serve.code).toBe(1);
+    expect(serve.stderr).toContain('STANDPIPE_FFMPEG');
   });
 
   it('fails plainly for an unknown account or a missing hash, writing no file', async () => {
