@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 
+import { makeDirectories } from '../lib/directories.js';
 import { parseAllowList } from '../lib/outbound.js';
 import type { AllowList } from '../lib/outbound.js';
 import { readDeliveryConfig, readMediaStoreConfig } from './storage.js';
@@ -198,7 +199,7 @@ function loadOrCreateSecretKey(dataDir: string): Buffer {
     if (key === null) throw new ConfigError([`${file} does not hold a 32-byte key`]);
     return key;
   }
-  mkdirSync(dataDir, { recursive: true });
+  makeDirectories(dataDir);
   const key = randomBytes(32);
   writeFileSync(file, `${key.toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
   return key;

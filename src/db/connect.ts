@@ -1,10 +1,10 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import type { SqliteDatabase } from 'kysely';
 
+import { makeDirectories } from '../lib/directories.js';
 import { pgDriver } from './pg.js';
 import type { Database } from './schema.js';
 
@@ -50,7 +50,7 @@ export function openDatabase(
 }
 
 function openSqlite(file: string): Db {
-  if (file !== ':memory:') mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+  if (file !== ':memory:') makeDirectories(path.dirname(path.resolve(file)));
   const sqlite = new BetterSqlite3(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
