@@ -130,9 +130,12 @@ type SqliteStatement = ReturnType<SqliteDatabase['prepare']>;
 /**
  * Writes to tables that only the service reads (request counts per window, the job queue,
  * periodic schedules) are not counted as changes: with a rate limit on, every API request
- * writes one, and no answer shown to a user is built from them.
+ * writes one, and no answer shown to a user is built from them. Nor is the once-a-second
+ * addition to an account's API request count (see addApiRequests), which no kept answer
+ * shows; under API traffic it would otherwise empty every cache each second.
  */
-const BOOKKEEPING = /^(insert into|update|delete from) "(rate_limits|jobs|schedules)"/;
+const BOOKKEEPING = new RegExp('^((insert into|update|delete from) "(rate_limits|jobs|schedules)"' +
+  '|update "accounts" set "api_requests" = api_requests \\+ \\? where "id" = \\?$)');
 
 /**
  * better-sqlite3 builds each row object key by key in C++, which costs more than the query

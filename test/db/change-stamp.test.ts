@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/db/connect.js';
 import type { Db } from '../../src/db/connect.js';
 import { migrate } from '../../src/db/migrations.js';
-import { insertAccount, updateAccount } from '../../src/repositories/accounts.js';
+import { addApiRequests, insertAccount, updateAccount } from '../../src/repositories/accounts.js';
 import { countRequest } from '../../src/repositories/rate-limits.js';
 import { PG_URL } from '../helpers/harness.js';
 
@@ -64,6 +64,18 @@ describe('SQLite change stamp', () => {
     await countRequest(db.kysely, 'account:1', 60_000);
     expect(stamp()).toBe(before);
   });
+
+  it("does not move for the account's API request count, but does for its other fields",
+    async () => {
+      const before = stamp();
+      await addApiRequests(db.kysely, accountId, 5);
+      expect(stamp()).toBe(before);
+      const row = await db.kysely.selectFrom('accounts').select('api_requests')
+        .where('id', '=', accountId).executeTakeFirstOrThrow();
+      expect(Number(row.api_requests)).toBe(5);
+      await updateAccount(db.kysely, accountId, { api_requests: 0 });
+      expect(stamp()).not.toBe(before);
+    });
 
   it('is absent on PostgreSQL, which has no such signal', async () => {
     const pgDb = openDatabase(PG_URL);
