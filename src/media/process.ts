@@ -130,15 +130,24 @@ Promise<RunResult> {
 // Lines ffmpeg prints after the real cause, which say nothing about it.
 const NOISE = [
   /^conversion failed!?$/i, /^exiting normally/i, /^error opening (input|output) file/i,
+  // What ffmpeg 5 says after the stream it could not decode ran out; the cause came before.
+  /^error marking filters as finished$/i, /^cannot determine format of input stream .* after eof$/i,
+  /^last message repeated \d+ times?$/i,
 ];
 
+/** Lines that name the input as the cause; later lines are often only their consequences. */
+const INPUT_AT_FAULT = /error while decoding stream|invalid data found when processing input/i;
+
 /**
- * The last line of a stderr tail that says what went wrong, made fit for a person: file
- * paths become their base names and pointer addresses in ffmpeg's log prefixes go.
+ * The line of a stderr tail that says what went wrong, made fit for a person: the last one
+ * that blames the input, or else the last one that is not closing noise. File paths become
+ * their base names and pointer addresses in ffmpeg's log prefixes go.
  */
 export function lastMeaningfulLine(stderr: string, paths: readonly string[] = []): string | null {
   const lines = stderr.split(/\r?\n|\r/).map((l) => l.trim()).filter((l) => l !== '');
-  const cause = [...lines].reverse().find((l) => !NOISE.some((re) => re.test(l))) ?? null;
+  const latest = [...lines].reverse();
+  const cause = latest.find((l) => INPUT_AT_FAULT.test(l)) ??
+    latest.find((l) => !NOISE.some((re) => re.test(l))) ?? null;
   if (cause === null) return null;
   let text = cause.replace(/ @ 0x[0-9a-f]+\]/gi, ']');
   for (const p of paths) {

@@ -219,6 +219,24 @@ describe('convertRecording', () => {
     expect(await filesIn(dir)).toEqual([]);
   });
 
+  it.each([['mp4NoAudio'], ['uprightH264Aac'], ['rotatedMov']] as const)(
+    'rejects %s whose frames do not decode, saying so, and leaves nothing', async (k) => {
+      // The headers stay whole, so it still probes as H.264; every frame's bytes are scrambled.
+      const bytes = await readFile(fx[k]);
+      const mdat = bytes.indexOf('mdat');
+      const end = mdat - 4 + bytes.readUInt32BE(mdat - 4);
+      for (let i = mdat + 8; i < end; i += 1) bytes[i] = (bytes[i] ?? 0) * 7 + 13 & 255;
+      const scrambled = join(root, `scrambled-${k}.mp4`);
+      await writeFile(scrambled, bytes);
+      const dir = outDir();
+      const err = await convertRecording(bins, scrambled, dir, 'bad').catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(AppError);
+      expect((err as AppError).code).toBe('media_unreadable');
+      expect((err as AppError).message).toMatch(
+        /^cannot convert the recording: Error while decoding stream #0:\d: Invalid data/);
+      expect(await filesIn(dir)).toEqual([]);
+    });
+
   it('kills ffmpeg past the time limit and removes what it wrote', async () => {
     const dir = outDir();
     const started = Date.now();

@@ -84,4 +84,17 @@ describe('lastMeaningfulLine', () => {
       '[matroska,webm] EBML header parsing failed');
     expect(lastMeaningfulLine('\n\nConversion failed!\n')).toBeNull();
   });
+
+  it('prefers the line that blames the input over the consequences after it', () => {
+    const stderr = [
+      '[h264 @ 0x5623] Invalid NAL unit size (218991372 > 4681).',
+      'Error while decoding stream #0:0: Invalid data found when processing input',
+      '    Last message repeated 1 times',
+      'Cannot determine format of input stream 0:0 after EOF',
+      'Error marking filters as finished',
+    ].join('\n');
+    expect(lastMeaningfulLine(stderr)).toBe(
+      'Error while decoding stream #0:0: Invalid data found when processing input');
+    expect(lastMeaningfulLine(stderr.split('\n').slice(2).join('\n'))).toBeNull();
+  });
 });
