@@ -19,8 +19,8 @@ commands:
   account password --account-hash H [--data DIR]             set the dashboard password (stdin)
   account export --account-hash H [--out FILE] [--data DIR]
                                                             an account's data as JSON
-  ingest FILE --account-hash H [--env-code C] [--payload P] [--url URL]
-                                                            upload a file as a recording
+  ingest FILE --account-hash H [--env-code C] [--payload P]
+         [--url URL | --host H --port N]                    upload a file to a running server
 
 every command that opens the data also takes --database URL
 (or STANDPIPE_DATABASE_URL: a SQLite file, sqlite: URL or postgres:// URL)`;
@@ -127,10 +127,15 @@ async function main(argv: string[]): Promise<number> {
       const file = rest[0];
       const accountHash = values['account-hash'];
       if (file === undefined || accountHash === undefined) {
-        throw new UsageError('usage: standpipe ingest FILE --account-hash H [--env-code C]');
+        throw new UsageError('usage: standpipe ingest FILE --account-hash H [--env-code C] ' +
+          '[--payload P] [--url URL | --host H --port N]');
       }
+      // The server the settings describe; one listening on every address is reached on
+      // loopback.
       const port = values.port ?? process.env.STANDPIPE_PORT ?? '8080';
-      const host = values.host ?? '127.0.0.1';
+      const listening = values.host ?? process.env.STANDPIPE_HOST ?? '127.0.0.1';
+      const host = listening === '0.0.0.0' || listening === '' ? '127.0.0.1'
+        : listening === '::' ? '::1' : listening;
       const url = values.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
       const { ingestFile, progressBar } = await import('./cli/ingest.js');
       const result = await ingestFile({
