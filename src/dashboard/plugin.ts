@@ -85,8 +85,10 @@ export async function dashboardRoutes(app: FastifyInstance, ctx: Context) {
 async function requireSession(ctx: Context, request: FastifyRequest, reply: FastifyReply) {
   const session = await signedIn(ctx, request);
   if (session === null) {
-    if (request.method !== 'GET') throw new AppError('forbidden', 'Your session ended. ' +
-      'Sign in again, then repeat what you were doing.');
+    if (request.method !== 'GET' && request.method !== 'HEAD') {
+      throw new AppError('forbidden', 'Your session ended. ' +
+        'Sign in again, then repeat what you were doing.');
+    }
     const next = encodeURIComponent(request.url);
     return reply.redirect(`/dashboard/login?next=${next}`, 303);
   }
@@ -118,7 +120,7 @@ const TITLES: Record<number, string> = {
 };
 
 function errorPage(reply: FastifyReply, status: number, text: string) {
-  const title = TITLES[status] ?? 'Server error';
+  const title = TITLES[status] ?? (status < 500 ? 'That did not work' : 'Server error');
   const body = html`<main class="auth"><div class="auth-card">
     <h1>${title}</h1><p class="subtitle">${text}</p>
     <p><a class="btn btn-primary" href="/dashboard/recordings">Back to the dashboard</a></p>

@@ -10,7 +10,7 @@ import type { Context } from '../context.js';
 import type { Account } from '../db/schema.js';
 import { AppError } from '../lib/errors.js';
 import { ApiKeyAuth } from '../services/auth.js';
-import { errorBody } from './envelope.js';
+import { errorBody, shownMethod } from './envelope.js';
 import { rateLimitHooks } from './rate-limit.js';
 import { lazyRequestLogger } from './request-logger.js';
 import { accountRoutes } from './routes/account.js';
@@ -90,7 +90,7 @@ export async function buildApp(ctx: Context): Promise<FastifyInstance> {
     if (allowed.length > 0) {
       void reply.header('allow', allowed.join(', '));
       return reply.code(405).send(errorBody(request.method, 405,
-        `method ${request.method} is not allowed here; use ${allowed.join(', ')}`));
+        `method ${shownMethod(request.method)} is not allowed here; use ${allowed.join(', ')}`));
     }
     return reply.code(404).send(errorBody(request.method, 404, 'no such endpoint'));
   });

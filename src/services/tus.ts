@@ -195,12 +195,16 @@ export async function appendToUpload(
 ): Promise<UploadState> {
   const lock = await locks.acquire(id);
   try {
-    const upload = await liveUpload(ctx, id);
-    if (offset !== upload.upload_offset) {
-      throw new AppError('conflict', `Upload-Offset must be ${upload.upload_offset}`);
+    const found = await liveUpload(ctx, id);
+    if (offset !== found.upload_offset) {
+      throw new AppError('conflict', `Upload-Offset must be ${found.upload_offset}`);
     }
-    if (upload.recording_id !== null) return { upload, recording: await recordingOf(ctx, upload) };
-    await touchUpload(ctx.db.kysely, id, ctx.clock() + UPLOAD_TTL_MS);
+    if (found.recording_id !== null) {
+      return { upload: found, recording: await recordingOf(ctx, found) };
+    }
+    const expiresAt = ctx.clock() + UPLOAD_TTL_MS;
+    await touchUpload(ctx.db.kysely, id, expiresAt);
+    const upload = { ...found, expires_at: expiresAt };
 
     const hashes = hashesOf(ctx);
     const hash = hashes.take(id, offset);
@@ -222,10 +226,18 @@ export async function appendToUpload(
     try {
       return await finish(ctx, upload, hash, written);
     } catch (err) {
+      // Another request finished or removed the upload meanwhile: nothing here to keep.
+      if (err instanceof AppError && err.code === 'conflict') throw err;
       // The bytes stay, counted, so that the client's retry makes the recording from them.
-      await syncFile(partPath(ctx, id));
-      await saveOffset(ctx, upload, to);
-      if (hash !== null) hashes.keep(id, to, hash);
+      // Should that fail too, the upload went on elsewhere; the first error says what
+      // happened to this request.
+      try {
+        await syncFile(partPath(ctx, id));
+        await saveOffset(ctx, upload, to);
+        if (hash !== null) hashes.keep(id, to, hash);
+      } catch (kept) {
+        ctx.log.warn({ err: kept, upload: id }, 'the last bytes of a failed upload not counted');
+      }
       throw err;
     }
   } finally {
@@ -289,9 +301,9 @@ async function finish(ctx: Context, upload: Upload, hash: Hash | null,
   const source = partPath(ctx, upload.id);
   // A copy, so that the kept state still serves a retry if making the recording fails; read
   // back only when some of the bytes arrived at another process (see UploadHashes).
-  const digest = hash?.copy().digest('hex') ?? await hashFile(source);
+  const digest = hash?.copy().digest('hex') ?? await hashFile(source).catch(movedOn);
   const staged = `${source}.${randomToken(8)}`;
-  await link(source, staged).catch(() => copyFile(source, staged));
+  await link(source, staged).catch(() => copyFile(source, staged)).catch(movedOn);
   const move = { from: upload.upload_offset, to: upload.upload_offset + written };
   const now = ctx.clock();
   const rec = await createRecording(ctx, account, env,
@@ -310,6 +322,14 @@ async function finish(ctx: Context, upload: Upload, hash: Hash | null,
     upload: { ...upload, upload_offset: move.to, recording_id: rec.id, updated_at: now },
     recording: { id: rec.id, name: rec.name },
   };
+}
+
+/** The upload's bytes went while this request held them: another process finished or removed it. */
+function movedOn(err: unknown): never {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+    throw new AppError('conflict', 'the upload moved on meanwhile; ask where it stands');
+  }
+  throw err;
 }
 
 /** tus termination: the upload and its bytes go; a write still running is stopped first. */

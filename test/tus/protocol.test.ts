@@ -213,6 +213,57 @@ describe.each(DIALECTS)('tus resumable uploads (%s)', (dialect) => {
     expect(row?.upload_offset).toBe(clip.length);
   });
 
+  it('answers 409 to a last PATCH whose upload another process finished meanwhile', async () => {
+    const { url } = await createUpload(t.url, clip.length, meta());
+    const id = new URL(url).pathname.split('/').pop() ?? '';
+    const before = (await t.api(acct.api_key, 'GET', '/video/all')).json.total_videos;
+    const target = new URL(url);
+    const { connect } = await import('node:net');
+    const socket = connect(Number(target.port), target.hostname);
+    const answer = new Promise<string>((resolve) => {
+      let text = '';
+      socket.on('data', (d: Buffer) => { text += d.toString(); });
+      socket.on('close', () => resolve(text));
+      socket.on('error', () => resolve(text));
+    });
+    socket.write(`PATCH ${target.pathname} HTTP/1.1\r\nHost: ${target.host}\r\n` +
+      'Tus-Resumable: 1.0.0\r\nContent-Type: application/offset+octet-stream\r\n' +
+      `Upload-Offset: 0\r\nContent-Length: ${clip.length}\r\nConnection: close\r\n\r\n`);
+    socket.write(clip.subarray(0, 1000));
+    await new Promise((r) => setTimeout(r, 200));
+    // As another server sharing the database and folder would, had it finished this upload
+    // first: its recording counted, the bytes handed over.
+    const other = (await rows()).find((r) => r.recording_id !== null)?.recording_id ?? null;
+    expect(other).not.toBeNull();
+    await t.server.ctx.db.kysely.updateTable('uploads')
+      .set({ upload_offset: clip.length, recording_id: other }).where('id', '=', id).execute();
+    await rm(path.join(partsDir(), `${id}.part`));
+    socket.write(clip.subarray(1000));
+    const text = await answer;
+    expect(text).toMatch(/^HTTP\/1\.1 409/);
+    expect(text).toContain('the upload moved on meanwhile');
+    expect((await t.api(acct.api_key, 'GET', '/video/all')).json.total_videos).toBe(before);
+    const head = await tus(url, 'HEAD');
+    expect(head.headers.get('standpipe-video-id')).toBe(String(other));
+  });
+
+  it('answers every PATCH with the expiry HEAD then shows', async () => {
+    const { url, res } = await createUpload(t.url, clip.length, meta());
+    const created = Date.parse(res.headers.get('upload-expires') ?? '');
+    skew += 60_000;
+    try {
+      const first = await patch(url, 0, clip.subarray(0, 5000));
+      const rest = await patch(url, 5000, clip.subarray(5000));
+      const head = await tus(url, 'HEAD');
+      for (const sent of [first, rest]) {
+        expect(Date.parse(sent.headers.get('upload-expires') ?? '')).toBeGreaterThan(created);
+      }
+      expect(rest.headers.get('upload-expires')).toBe(head.headers.get('upload-expires'));
+    } finally {
+      skew -= 60_000;
+    }
+  });
+
   it('lets a newer PATCH take over from one whose client went quiet', async () => {
     const { url } = await createUpload(t.url, 1000, meta());
     // Headers and 100 bytes, then silence: the connection stays open but nothing comes.
