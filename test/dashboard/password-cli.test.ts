@@ -1,27 +1,15 @@
-import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createAccount } from '../../src/services/accounts.js';
+import { runCli } from '../helpers/cli.js';
 import { DashboardClient } from '../helpers/dashboard.js';
 import { DIALECTS, PG_URL, startTestServer } from '../helpers/harness.js';
 import type { TestServer } from '../helpers/harness.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** The real command line, with `input` on its standard input. */
-async function cli(args: string[], input: string) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), ...args],
-    { cwd: ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-  let stderr = '';
-  proc.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-  proc.stdout.resume();
-  proc.stdin.end(input);
-  const code = await new Promise<number | null>((resolve) => proc.once('close', resolve));
-  return { code, stderr };
-}
+const cli = (args: string[], input: string) => runCli(args, { input });
 
 describe.each(DIALECTS)('standpipe account password (%s)', (dialect) => {
   let t: TestServer;

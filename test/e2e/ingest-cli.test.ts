@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import type { NewAccountResult } from '../../src/services/accounts.js';
+import { runCli } from '../helpers/cli.js';
 import { startTestServer } from '../helpers/harness.js';
 import type { TestServer } from '../helpers/harness.js';
 import { CHROMIUM_WEBM } from '../helpers/media-fixtures.js';
@@ -13,19 +13,8 @@ import { CHROMIUM_WEBM } from '../helpers/media-fixtures.js';
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Runs `standpipe ingest` with only the given settings in its environment. */
-async function ingest(args: string[], env: Record<string, string>) {
-  const settings = Object.fromEntries(Object.entries(process.env)
-    .filter(([k]) => !k.startsWith('STANDPIPE_')));
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'),
-    'ingest', ...args], { cwd: ROOT, env: { ...settings, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-  proc.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-  const code = await new Promise<number | null>((resolve) => proc.once('close', resolve));
-  return { code, stdout, stderr };
-}
+const ingest = (args: string[], env: Record<string, string>) =>
+  runCli(['ingest', ...args], { env, ownSettingsOnly: true });
 
 describe('standpipe ingest', () => {
   let srv: TestServer;

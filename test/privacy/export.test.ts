@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -11,24 +9,13 @@ import { hashApiKey } from '../../src/lib/secrets.js';
 import { findAccountByHash } from '../../src/repositories/accounts.js';
 import { insertRecording } from '../../src/repositories/recordings.js';
 import type { NewAccountResult } from '../../src/services/accounts.js';
+import { runCli } from '../helpers/cli.js';
 import { DIALECTS, PG_URL, startTestServer } from '../helpers/harness.js';
 import type { TestServer } from '../helpers/harness.js';
 import { expectOk } from '../helpers/seed-shapes.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Runs the real command line and collects what it prints and how it ends. */
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{
-  code: number | null; stdout: string; stderr: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'src/cli.ts'), ...args],
-    { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  proc.stdout.on('data', (c: Buffer) => { stdout += c.toString('utf8'); });
-  proc.stderr.on('data', (c: Buffer) => { stderr += c.toString('utf8'); });
-  const code = await new Promise<number | null>((resolve) => proc.once('close', resolve));
-  return { code, stdout, stderr };
-}
+const cli = (args: string[], env: Record<string, string> = {}) => runCli(args, { env });
 
 type Export = {
   exported: string;
