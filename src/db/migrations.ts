@@ -9,6 +9,7 @@ import { up as deliveries } from './migrations/0004_deliveries.js';
 import { up as uploadsSessions } from './migrations/0005_uploads_sessions.js';
 import { up as rateLimits } from './migrations/0006_rate_limits.js';
 import { up as originalSha256 } from './migrations/0007_original_sha256.js';
+import { up as filmstrip } from './migrations/0008_filmstrip.js';
 
 type AnyDb = Kysely<unknown>;
 
@@ -25,6 +26,7 @@ function migrations(dialect: DialectName): Record<string, Migration> {
     '0005_uploads_sessions': { up: (db) => uploadsSessions(db, dialect) },
     '0006_rate_limits': { up: (db) => rateLimits(db, dialect) },
     '0007_original_sha256': { up: (db) => originalSha256(db, dialect) },
+    '0008_filmstrip': { up: (db) => filmstrip(db, dialect) },
   };
 }
 

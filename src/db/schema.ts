@@ -32,6 +32,8 @@ export interface EnvironmentsTable {
   collect_device_names: Generated<number>;
   /** Recordings are deleted this many days after they were made; null keeps them. */
   lifecycle_days: number | null;
+  /** Conversion also makes a filmstrip (NAME_filmstrip.jpg) of each recording. */
+  filmstrip: Generated<number>;
 }
 
 export interface WebhooksTable {

@@ -14,6 +14,8 @@ import type { RunOptions } from './process.js';
 export interface ConversionResult {
   mp4Path: string;
   snapshotPath: string | null;
+  /** With the filmstrip option, for a recording with video. */
+  filmstripPath: string | null;
   remuxed: boolean;
   input: ProbeResult;
   durationSec: number;
@@ -32,6 +34,8 @@ export interface ConvertOptions {
   timeoutMs?: number;
   signal?: AbortSignal;
   audioOnly?: boolean;
+  /** Also make `baseName_filmstrip.jpg` (see filmstrip()). */
+  filmstrip?: boolean;
 }
 
 const ISO_CONTAINERS = new Set(['mp4', 'mov', 'm4a', '3gp', '3g2']);
@@ -122,6 +126,27 @@ async function snapshot(bins: MediaBinaries, mp4: string, durationSec: number, j
   throw new AppError('media_unreadable', 'cannot convert the recording: no video frame decodes');
 }
 
+/** How many frames a filmstrip shows, and how high each is, in pixels. */
+export const FILMSTRIP_FRAMES = 10;
+export const FILMSTRIP_HEIGHT = 90;
+
+/**
+ * Frames spread evenly over the clip, scaled to one height and laid side by side in one
+ * JPEG; a clip with fewer frames than that leaves the rest of the strip black.
+ */
+async function filmstrip(bins: MediaBinaries, mp4: string, durationSec: number, jpg: string,
+  run: RunOptions): Promise<void> {
+  const rate = FILMSTRIP_FRAMES / Math.max(durationSec, 0.1);
+  await ffmpeg(bins, [
+    ...inputArgs(mp4), '-map', '0:v:0',
+    '-vf', `fps=${rate.toFixed(6)},scale=-2:${FILMSTRIP_HEIGHT},tile=${FILMSTRIP_FRAMES}x1`,
+    '-frames:v', '1', '-q:v', '4', '-update', '1', '-f', 'image2', `file:${jpg}`,
+  ], run, [mp4, jpg]);
+  if (!(await nonEmpty(jpg))) {
+    throw new AppError('media_unreadable', 'cannot convert the recording: no video frame decodes');
+  }
+}
+
 /**
  * Waits for every task, then fails with the first failure: a task that fails early must not
  * leave the other writing files after the caller has cleaned up.
@@ -143,7 +168,7 @@ async function digests(file: string): Promise<{ md5: string; sha1: string }> {
   return { md5: md5.digest('hex'), sha1: sha1.digest('hex') };
 }
 
-const PART = /^\.(.+)\.[0-9a-f]{12}\.(mp4|jpg)\.part$/;
+const PART = /^\.(.+)\.[0-9a-f]{12}\.(mp4|jpg|strip\.jpg)\.part$/;
 
 /** Temporary files a killed earlier attempt at this same output left behind. */
 async function removeStaleParts(dir: string, baseName: string): Promise<void> {
@@ -160,10 +185,11 @@ function checkBaseName(baseName: string): void {
 }
 
 /**
- * Converts a recording into `outDir/baseName.mp4` (H.264/AAC, upright, +faststart) and
- * `outDir/baseName.jpg`. Outputs appear complete or not at all: they are written under
- * temporary names and renamed into place, and removed on any failure. One conversion per
- * output name at a time: a new one clears the temporary files an interrupted one left.
+ * Converts a recording into `outDir/baseName.mp4` (H.264/AAC, upright, +faststart),
+ * `outDir/baseName.jpg` and, when asked, `outDir/baseName_filmstrip.jpg`. Outputs appear
+ * complete or not at all: they are written under temporary names and renamed into place,
+ * and removed on any failure. One conversion per output name at a time: a new one clears
+ * the temporary files an interrupted one left.
  */
 export async function convertRecording(
   bins: MediaBinaries,
@@ -188,9 +214,12 @@ export async function convertRecording(
   const tag = randomBytes(6).toString('hex');
   const tmpMp4 = join(dir, `.${baseName}.${tag}.mp4.part`);
   const tmpJpg = join(dir, `.${baseName}.${tag}.jpg.part`);
+  const tmpStrip = join(dir, `.${baseName}.${tag}.strip.jpg.part`);
   const mp4Path = join(dir, `${baseName}.mp4`);
   const jpgPath = join(dir, `${baseName}.jpg`);
-  let jpgPublished = false;
+  const stripPath = join(dir, `${baseName}_filmstrip.jpg`);
+  const strip = opts.filmstrip === true && !audioOnly;
+  let published: string[] = [];
 
   let copiedUntil: number | null = null;
   const writeMp4 = async () => {
@@ -225,23 +254,36 @@ export async function convertRecording(
     if (!audioOnly && !(await nonEmpty(tmpJpg))) {
       await snapshot(bins, tmpMp4, out.durationSec, tmpJpg, run);
     }
-    const sums = await digests(tmpMp4);
+    const durationSec = out.durationSec;
+    let sums = { md5: '', sha1: '' };
+    await together([
+      digests(tmpMp4).then((found) => { sums = found; }),
+      ...(strip ? [filmstrip(bins, tmpMp4, durationSec, tmpStrip, run)] : []),
+    ]);
 
+    // Images left by an earlier conversion under this name that this one does not make
+    // would no longer match.
     if (audioOnly) {
-      // A snapshot left by an earlier conversion under this name would no longer match.
       await rm(jpgPath, { force: true });
     } else {
       await rename(tmpJpg, jpgPath);
-      jpgPublished = true;
+      published = [...published, jpgPath];
+    }
+    if (strip) {
+      await rename(tmpStrip, stripPath);
+      published = [...published, stripPath];
+    } else {
+      await rm(stripPath, { force: true });
     }
     await rename(tmpMp4, mp4Path);
 
     return {
       mp4Path,
       snapshotPath: audioOnly ? null : jpgPath,
+      filmstripPath: strip ? stripPath : null,
       remuxed,
       input: src,
-      durationSec: out.durationSec,
+      durationSec,
       width: out.video?.width ?? 0,
       height: out.video?.height ?? 0,
       sizeBytes: (await stat(mp4Path)).size,
@@ -253,7 +295,7 @@ export async function convertRecording(
       sha1: sums.sha1,
     };
   } catch (err) {
-    const leftovers = [tmpMp4, tmpJpg, ...(jpgPublished ? [jpgPath] : [])];
+    const leftovers = [tmpMp4, tmpJpg, tmpStrip, ...published];
     await Promise.all(leftovers.map((f) => rm(f, { force: true })));
     throw err;
   }

@@ -51,7 +51,7 @@ export async function insertEnvironment(
 
 /** The columns a customer may change. */
 export type EnvironmentSetting = 'env_name' | 'do_not_store' | 'send_video_email' | 'collect_ip'
-  | 'collect_ua' | 'collect_referer' | 'collect_device_names' | 'lifecycle_days';
+  | 'collect_ua' | 'collect_referer' | 'collect_device_names' | 'lifecycle_days' | 'filmstrip';
 
 export async function updateEnvironment(
   db: Exec,

@@ -7,6 +7,7 @@ import type { Job } from '../db/schema.js';
 import type { JobHandler } from '../jobs/worker.js';
 import { convertRecording } from '../media/convert.js';
 import { findAccountById } from '../repositories/accounts.js';
+import { findEnvironmentByEnvId } from '../repositories/environments.js';
 import { findRecordingForJob, updateRecording } from '../repositories/recordings.js';
 import { planDeliveries } from './deliveries.js';
 import { emitEvent } from './events.js';
@@ -25,6 +26,7 @@ export function processRecordingHandler(ctx: Context): JobHandler {
       if (rec === undefined || rec.deleted_at !== null || rec.status !== 'recorded') return;
       const account = await findAccountById(db, rec.account_id);
       if (account === undefined) return;
+      const env = await findEnvironmentByEnvId(db, rec.account_id, rec.env_id);
 
       const keys = mediaKeys(account.account_hash, rec);
       const workDir = path.join(ctx.config.dataDir, 'work',
@@ -35,10 +37,14 @@ export function processRecordingHandler(ctx: Context): JobHandler {
         const out = await convertRecording(ctx.media, input, workDir, rec.name, {
           timeoutMs: ctx.config.ffmpegTimeoutMs,
           signal,
+          filmstrip: env?.filmstrip === 1,
         });
         await ctx.store.put(keys.mp4, out.mp4Path, { move: true });
         if (out.snapshotPath !== null) {
           await ctx.store.put(keys.snapshot, out.snapshotPath, { move: true });
+        }
+        if (out.filmstripPath !== null) {
+          await ctx.store.put(keys.filmstrip, out.filmstripPath, { move: true });
         }
 
         const video = out.input.video;
@@ -62,6 +68,7 @@ export function processRecordingHandler(ctx: Context): JobHandler {
             transcoded: 1,
             has_mp4: 1,
             has_snapshot: out.snapshotPath === null ? 0 : 1,
+            has_filmstrip: out.filmstripPath === null ? 0 : 1,
             checksum_md5: out.md5,
             checksum_sha1: out.sha1,
           };

@@ -16,6 +16,7 @@ export function toPipeEnvironment(env: Environment) {
     collect_referer: flag(env.collect_referer),
     collect_device_names: flag(env.collect_device_names),
     lifecycle_days: env.lifecycle_days === null ? null : String(env.lifecycle_days),
+    filmstrip: flag(env.filmstrip),
   };
 }
 

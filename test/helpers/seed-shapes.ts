@@ -155,8 +155,10 @@ export const SEED_ENVIRONMENT: SeedShape = {
     collect_referer: 'string',
     collect_device_names: 'string',
     lifecycle_days: 'string-or-null',
+    filmstrip: 'string',
   },
-  formats: { id: DIGITS, env_id: DIGITS, ...flags(['do_not_store', 'send_video_email']) },
+  formats: { id: DIGITS, env_id: DIGITS,
+    ...flags(['do_not_store', 'send_video_email', 'filmstrip']) },
 };
 
 /** GET /webhook, first entry */

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/lib/errors.js';
 import { locateMediaBinaries } from '../../src/media/binaries.js';
 import type { MediaBinaries } from '../../src/media/binaries.js';
-import { convertRecording } from '../../src/media/convert.js';
+import { FILMSTRIP_FRAMES, FILMSTRIP_HEIGHT, convertRecording } from '../../src/media/convert.js';
 import {
   expectOutputMatchesFfprobe, ffprobeJson, firstFrameRgb, makeMediaFixtures, rawRotation,
   rawStream, topLevelBoxes,
@@ -197,6 +197,34 @@ describe('convertRecording', () => {
     expect([r.width, r.height]).toEqual([320, 240]);
     expect(r.durationSec).toBeCloseTo(1, 1);
   });
+
+  it.each([['webm10s640'], ['uprightH264Aac'], ['rotatedMov']] as const)(
+    'makes a filmstrip when asked: %s', async (k) => {
+      const dir = outDir();
+      const r = await convertRecording(bins, fx[k], dir, 'strip', { filmstrip: true });
+      expect(r.filmstripPath).toBe(join(dir, 'strip_filmstrip.jpg'));
+      expect(await filesIn(dir)).toEqual(['strip.jpg', 'strip.mp4', 'strip_filmstrip.jpg']);
+      const raw = await ffprobeJson(bins.ffprobe, r.filmstripPath ?? '');
+      const image = rawStream(raw, 'video');
+      expect(image?.codec_name).toBe('mjpeg');
+      expect(image?.height).toBe(FILMSTRIP_HEIGHT);
+      // Ten upright frames of the output's shape, side by side (widths are kept even).
+      const frame = 2 * Math.round(r.width * FILMSTRIP_HEIGHT / r.height / 2);
+      expect(image?.width).toBe(FILMSTRIP_FRAMES * frame);
+    });
+
+  it('makes no filmstrip unless asked, nor for audio, and removes one an earlier run made',
+    async () => {
+      const dir = outDir();
+      await convertRecording(bins, fx.mp4NoAudio, dir, 'again', { filmstrip: true });
+      expect(await filesIn(dir)).toContain('again_filmstrip.jpg');
+      const plain = await convertRecording(bins, fx.mp4NoAudio, dir, 'again');
+      expect(plain.filmstripPath).toBeNull();
+      expect(await filesIn(dir)).toEqual(['again.jpg', 'again.mp4']);
+      const voice = await convertRecording(bins, fx.audioOnly, outDir(), 'voice',
+        { filmstrip: true });
+      expect(voice.filmstripPath).toBeNull();
+    });
 
   it('replaces the outputs of an earlier conversion under the same name', async () => {
     const dir = outDir();

@@ -16,6 +16,7 @@ const SWITCHES: [string, string, string][] = [
   ['collect_device_names', 'Keep camera and microphone names', 'As the browser reports them.'],
   ['do_not_store', 'Do not keep copies here', 'Remove them once every storage delivery ' +
     'succeeded.'],
+  ['filmstrip', 'Make filmstrips', 'Ten frames of each new recording in one image.'],
 ];
 
 /** The embed code for a page, as Pipe's embed code 2.0 with this server as the host. */

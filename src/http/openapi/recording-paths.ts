@@ -26,6 +26,7 @@ const ENVIRONMENT_FIELDS = {
   collect_ua: flagIn('Keep the client\'s User-Agent.'),
   collect_referer: flagIn('Keep the uploading page.'),
   collect_device_names: flagIn('Keep camera and microphone names.'),
+  filmstrip: flagIn('Make a filmstrip of each recording converted from now on.'),
   lifecycle_days: Type.Unsafe<string | number | null>({
     anyOf: [{ type: 'string', pattern: '^(\\d{1,5})?$' },
       { type: 'integer', minimum: 1, maximum: 36_500 }, { type: 'null' }],

@@ -94,6 +94,8 @@ export const Environment = exact({
   collect_device_names: flag('Keep camera and microphone names.'),
   lifecycle_days: nullableDigits('Recordings are anonymized this many days after they were ' +
     'made; null keeps them.'),
+  filmstrip: flag('Conversion also makes a filmstrip of each new recording, ' +
+    'NAME_filmstrip.jpg: ten frames spread over the clip, side by side, 90 pixels high.'),
 });
 
 const webhookFields = {

@@ -29,6 +29,7 @@ const RULES = {
   collect_referer: flagRule,
   collect_device_names: flagRule,
   lifecycle_days: lifecycleRule,
+  filmstrip: flagRule,
 };
 
 export async function environmentRoutes(app: FastifyInstance, ctx: Context) {
