@@ -35,8 +35,12 @@ export async function accountPassword(
     media: Promise.resolve(NO_MEDIA_TOOLS) });
   try {
     const account = await setAccountPassword(ctx, accountHash, password);
-    output.write(`password set for ${account.email}; sign in at ` +
-      `${config.publicUrl}/dashboard\n`);
+    // The address is the one these settings give; without STANDPIPE_PUBLIC_URL it is a
+    // guess from STANDPIPE_HOST and STANDPIPE_PORT, and is said to be one.
+    const where = config.publicUrlAuto
+      ? `/dashboard on the server (${config.publicUrl}/dashboard by these settings)`
+      : `${config.publicUrl}/dashboard`;
+    output.write(`password set for ${account.email}; sign in at ${where}\n`);
   } finally {
     await ctx.db.close();
   }
