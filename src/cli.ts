@@ -133,7 +133,8 @@ async function main(argv: string[]): Promise<number> {
       // The server the settings describe; one listening on every address is reached on
       // loopback.
       const port = values.port ?? process.env.STANDPIPE_PORT ?? '8080';
-      const listening = values.host ?? process.env.STANDPIPE_HOST ?? '127.0.0.1';
+      const listening = (values.host ?? process.env.STANDPIPE_HOST ?? '127.0.0.1')
+        .replace(/^\[(.*)\]$/, '$1');
       const host = listening === '0.0.0.0' || listening === '' ? '127.0.0.1'
         : listening === '::' ? '::1' : listening;
       const url = values.url ?? `http://${host.includes(':') ? `[${host}]` : host}:${port}`;

@@ -1,3 +1,5 @@
+import path from 'node:path';
+
 import pino from 'pino';
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
@@ -16,6 +18,7 @@ import type { PeriodicTask } from './jobs/periodic.js';
 import { JobQueue } from './jobs/queue.js';
 import { WorkerPool } from './jobs/worker.js';
 import type { JobHandlers } from './jobs/worker.js';
+import { makeDirectories } from './lib/directories.js';
 import { SecretBox } from './lib/secrets.js';
 import { findMediaBinaries } from './media/binaries.js';
 import type { MediaBinaries } from './media/binaries.js';
@@ -57,6 +60,11 @@ export async function createContext(
   options: ContextOptions = {},
 ): Promise<Context> {
   const log = options.log ?? createLogger(config);
+  // The folders uploads and conversions work in, made now so that a data directory that
+  // cannot hold them is refused at start rather than at the first upload.
+  for (const folder of [['uploads', 'tus'], ['work']]) {
+    makeDirectories(path.join(config.dataDir, ...folder));
+  }
   // ffmpeg's version check is a child process: it runs while the database is opened.
   const found = options.media ?? findMediaBinaries();
   found.catch(() => undefined);

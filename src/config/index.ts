@@ -97,7 +97,8 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     problems.push(`port (--port or STANDPIPE_PORT) must be 0-65535, got "${portRaw}"`);
   }
 
-  const dataDir = path.resolve(flags.data ?? env.STANDPIPE_DATA_DIR ?? './data');
+  // An empty setting is no setting: it must not put the data in the working directory.
+  const dataDir = path.resolve(flags.data ?? (env.STANDPIPE_DATA_DIR || './data'));
   const databaseUrl =
     flags.database ?? env.STANDPIPE_DATABASE_URL ?? path.join(dataDir, 'standpipe.db');
   const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(databaseUrl)?.[1]?.toLowerCase();

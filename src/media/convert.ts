@@ -16,6 +16,8 @@ export interface ConversionResult {
   snapshotPath: string | null;
   /** With the filmstrip option, for a recording with video. */
   filmstripPath: string | null;
+  /** Why a filmstrip asked for was not made; the rest of the conversion stands. */
+  filmstripFailure: string | null;
   remuxed: boolean;
   input: ProbeResult;
   durationSec: number;
@@ -126,25 +128,42 @@ async function snapshot(bins: MediaBinaries, mp4: string, durationSec: number, j
   throw new AppError('media_unreadable', 'cannot convert the recording: no video frame decodes');
 }
 
-/** How many frames a filmstrip shows, and how high each is, in pixels. */
+/** How many frames a filmstrip shows, how high each is and how wide at most, in pixels. */
 export const FILMSTRIP_FRAMES = 10;
 export const FILMSTRIP_HEIGHT = 90;
+export const FILMSTRIP_MAX_FRAME_WIDTH = 320;
+/** Past this length only key frames are decoded: a full decode of hours of video is slow. */
+const FILMSTRIP_KEY_FRAMES_AFTER_SEC = 120;
+
+/** The size of one frame of the strip: the video's shape at the strip's height, bounded. */
+export function filmstripFrame(width: number, height: number): { width: number;
+  height: number } {
+  const even = (n: number) => Math.max(2, 2 * Math.round(n / 2));
+  const scaled = height > 0 ? width * FILMSTRIP_HEIGHT / height : FILMSTRIP_HEIGHT;
+  return { width: even(Math.min(scaled, FILMSTRIP_MAX_FRAME_WIDTH)), height: FILMSTRIP_HEIGHT };
+}
 
 /**
- * Frames spread evenly over the clip, scaled to one height and laid side by side in one
- * JPEG; a clip with fewer frames than that leaves the rest of the strip black.
+ * Frames spread evenly over the video, each fitted into one frame size (a frame of another
+ * shape, after a change of resolution, is centred on black) and laid side by side in one
+ * JPEG. A video of fewer frames than the strip leaves the rest black.
  */
-async function filmstrip(bins: MediaBinaries, mp4: string, durationSec: number, jpg: string,
+async function filmstrip(bins: MediaBinaries, mp4: string, out: ProbeResult, jpg: string,
   run: RunOptions): Promise<void> {
-  const rate = FILMSTRIP_FRAMES / Math.max(durationSec, 0.1);
+  const video = out.video;
+  const length = video?.durationSec ?? out.durationSec;
+  if (video === null || length === null) return;
+  const frame = filmstripFrame(video.width, video.height);
+  const rate = FILMSTRIP_FRAMES / Math.max(length, 0.1);
+  const fit = `scale=${frame.width}:${frame.height}:force_original_aspect_ratio=decrease,` +
+    `pad=${frame.width}:${frame.height}:(ow-iw)/2:(oh-ih)/2,setsar=1`;
   await ffmpeg(bins, [
+    ...(length > FILMSTRIP_KEY_FRAMES_AFTER_SEC ? ['-skip_frame', 'nokey'] : []),
     ...inputArgs(mp4), '-map', '0:v:0',
-    '-vf', `fps=${rate.toFixed(6)},scale=-2:${FILMSTRIP_HEIGHT},tile=${FILMSTRIP_FRAMES}x1`,
+    '-vf', `fps=${rate.toFixed(6)},${fit},tile=${FILMSTRIP_FRAMES}x1`,
     '-frames:v', '1', '-q:v', '4', '-update', '1', '-f', 'image2', `file:${jpg}`,
   ], run, [mp4, jpg]);
-  if (!(await nonEmpty(jpg))) {
-    throw new AppError('media_unreadable', 'cannot convert the recording: no video frame decodes');
-  }
+  if (!(await nonEmpty(jpg))) throw new AppError('media_unreadable', 'no video frame decodes');
 }
 
 /**
@@ -256,9 +275,22 @@ export async function convertRecording(
     }
     const durationSec = out.durationSec;
     let sums = { md5: '', sha1: '' };
+    // A filmstrip is an extra: one that cannot be made costs the recording nothing.
+    let stripMade = false;
+    let stripFailure: string | null = null;
+    const makeStrip = async () => {
+      try {
+        await filmstrip(bins, tmpMp4, out, tmpStrip, run);
+        stripMade = await nonEmpty(tmpStrip);
+      } catch (err) {
+        if (run.signal?.aborted === true) throw err;
+        stripFailure = err instanceof Error ? err.message : String(err);
+        await rm(tmpStrip, { force: true });
+      }
+    };
     await together([
       digests(tmpMp4).then((found) => { sums = found; }),
-      ...(strip ? [filmstrip(bins, tmpMp4, durationSec, tmpStrip, run)] : []),
+      ...(strip ? [makeStrip()] : []),
     ]);
 
     // Images left by an earlier conversion under this name that this one does not make
@@ -269,7 +301,7 @@ export async function convertRecording(
       await rename(tmpJpg, jpgPath);
       published = [...published, jpgPath];
     }
-    if (strip) {
+    if (stripMade) {
       await rename(tmpStrip, stripPath);
       published = [...published, stripPath];
     } else {
@@ -280,7 +312,8 @@ export async function convertRecording(
     return {
       mp4Path,
       snapshotPath: audioOnly ? null : jpgPath,
-      filmstripPath: strip ? stripPath : null,
+      filmstripPath: stripMade ? stripPath : null,
+      filmstripFailure: stripFailure,
       remuxed,
       input: src,
       durationSec,

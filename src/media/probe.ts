@@ -18,6 +18,8 @@ export interface ProbeResult {
     height: number;
     rotation: number;
     pixFmt: string | null;
+    /** The video stream's own length, where the container gives one (MP4 does, WebM not). */
+    durationSec: number | null;
   } | null;
   audio: { codec: string; channels: number; sampleRate: number } | null;
   /** Every stream of the file, those above included. */
@@ -49,6 +51,10 @@ function text(value: unknown): string | null {
 function num(value: unknown): number | null {
   const n = typeof value === 'number' ? value : typeof value === 'string' ? Number(value) : NaN;
   return Number.isFinite(n) ? n : null;
+}
+
+function positive(n: number | null): number | null {
+  return n !== null && n > 0 ? n : null;
 }
 
 /** Maps any angle to the nearest of 0, 90, 180, 270. */
@@ -162,6 +168,7 @@ export async function probe(
     height: num(v.height) ?? 0,
     rotation: rotationOf(v),
     pixFmt: text(v.pix_fmt),
+    durationSec: positive(num(v.duration)),
   };
   const audio = a === undefined ? null : {
     codec: text(a.codec_name) ?? 'unknown',
@@ -175,7 +182,7 @@ export async function probe(
   return {
     formatName,
     container: containerOf(formatName, format, codecs),
-    durationSec: duration !== null && duration > 0 ? duration : null,
+    durationSec: positive(duration),
     sizeBytes: num(format.size) ?? (await stat(path)).size,
     bitRate: num(format.bit_rate),
     video,

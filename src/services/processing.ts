@@ -46,6 +46,10 @@ export function processRecordingHandler(ctx: Context): JobHandler {
         if (out.filmstripPath !== null) {
           await ctx.store.put(keys.filmstrip, out.filmstripPath, { move: true });
         }
+        if (out.filmstripFailure !== null) {
+          ctx.log.warn({ recordingId: rec.id, reason: out.filmstripFailure },
+            'no filmstrip made; the recording is converted without one');
+        }
 
         const video = out.input.video;
         await db.transaction().execute(async (trx) => {

@@ -4,6 +4,7 @@ import { access, copyFile, mkdir, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
 
+import { makeDirectories } from '../lib/directories.js';
 import { AppError } from '../lib/errors.js';
 
 /**
@@ -88,7 +89,7 @@ export class LocalMediaStore implements MediaStore {
   }
 
   async ready(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
+    makeDirectories(this.root);
     await access(this.root, constants.R_OK | constants.W_OK);
   }
 }

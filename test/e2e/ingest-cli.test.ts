@@ -65,6 +65,9 @@ describe('standpipe ingest', () => {
       { STANDPIPE_PORT: '9' });
     expect(nobody.code).not.toBe(0);
     expect(nobody.stderr).toContain('cannot reach standpipe at http://127.0.0.1:9');
+    const bracketed = await ingest([CHROMIUM_WEBM, '--account-hash', acct.account_hash,
+      '--host', '[::1]', '--port', '9'], {});
+    expect(bracketed.stderr).toContain('cannot reach standpipe at http://[::1]:9');
     const stranger = await ingest([CHROMIUM_WEBM, '--account-hash', 'f'.repeat(32),
       '--url', srv.url], {});
     expect(stranger.code).not.toBe(0);

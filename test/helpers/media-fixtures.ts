@@ -115,6 +115,7 @@ export async function makeMediaFixtures(
 /** The parts of ffprobe's JSON the tests compare against. */
 export interface RawStream {
   nb_frames?: string;
+  duration?: string;
   bit_rate?: string;
   codec_type?: string;
   codec_name?: string;

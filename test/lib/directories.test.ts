@@ -5,6 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { makeDirectories } from '../../src/lib/directories.js';
+import { runCli } from '../helpers/cli.js';
 
 describe('makeDirectories', () => {
   let root: string;
@@ -33,5 +34,14 @@ describe('makeDirectories', () => {
   it.runIf(process.platform === 'linux')('fails, rather than looping, where no folder can be made',
     () => {
       expect(() => makeDirectories('/proc/standpipe-nope/data')).toThrow(/ENOENT/);
+    });
+
+  it.runIf(process.platform === 'linux')(
+    'makes a server refuse, at start, a data folder that cannot hold its work', async () => {
+      const started = await runCli(['serve', '--port', '0'], { env: {
+        STANDPIPE_DATA_DIR: '/proc/self', STANDPIPE_SECRET_KEY: 'ab'.repeat(32),
+        STANDPIPE_DATABASE_URL: path.join(root, 'refused.db') } });
+      expect(started.code).toBe(1);
+      expect(started.stderr).toContain("mkdir '/proc/self/uploads'");
     });
 });

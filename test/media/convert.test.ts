@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../src/lib/errors.js';
 import { locateMediaBinaries } from '../../src/media/binaries.js';
 import type { MediaBinaries } from '../../src/media/binaries.js';
-import { FILMSTRIP_FRAMES, FILMSTRIP_HEIGHT, convertRecording } from '../../src/media/convert.js';
+import {
+  FILMSTRIP_FRAMES, FILMSTRIP_HEIGHT, FILMSTRIP_MAX_FRAME_WIDTH, convertRecording, filmstripFrame,
+} from '../../src/media/convert.js';
 import {
   expectOutputMatchesFfprobe, ffprobeJson, firstFrameRgb, makeMediaFixtures, rawRotation,
   rawStream, topLevelBoxes,
@@ -211,6 +213,61 @@ describe('convertRecording', () => {
       // Ten upright frames of the output's shape, side by side (widths are kept even).
       const frame = 2 * Math.round(r.width * FILMSTRIP_HEIGHT / r.height / 2);
       expect(image?.width).toBe(FILMSTRIP_FRAMES * frame);
+      expect(await blackTiles(r.filmstripPath ?? '')).toEqual([]);
+    });
+
+  /** The tiles of a filmstrip that are black: each tile shrunk to one pixel. */
+  const blackTiles = async (strip: string) => {
+    const rgb = await firstFrameRgb(bins.ffmpeg, strip, FILMSTRIP_FRAMES, 1);
+    return [...Array(FILMSTRIP_FRAMES).keys()]
+      .filter((i) => (rgb[i * 3] ?? 0) + (rgb[i * 3 + 1] ?? 0) + (rgb[i * 3 + 2] ?? 0) < 30);
+  };
+
+  const clip = async (name: string, args: string[]) => {
+    const file = join(root, name);
+    await run(bins.ffmpeg, ['-v', 'error', '-y', ...args, file]);
+    return file;
+  };
+
+  it('bounds the frames of a very wide video, and fills the strip from its video alone',
+    async () => {
+      const wide = await clip('wide.mp4', ['-f', 'lavfi', '-i', 'testsrc2=s=7300x100:d=1',
+        '-c:v', 'libx264', '-preset', 'ultrafast', '-pix_fmt', 'yuv420p']);
+      const r = await convertRecording(bins, wide, outDir(), 'wide', { filmstrip: true });
+      const image = rawStream(await ffprobeJson(bins.ffprobe, r.filmstripPath ?? ''), 'video');
+      expect([image?.width, image?.height]).toEqual([
+        FILMSTRIP_FRAMES * FILMSTRIP_MAX_FRAME_WIDTH, FILMSTRIP_HEIGHT]);
+      expect(filmstripFrame(7300, 100)).toEqual({ width: FILMSTRIP_MAX_FRAME_WIDTH, height: 90 });
+      expect(filmstripFrame(16, 4000)).toEqual({ width: 2, height: 90 });
+
+      // One second of video in six of audio: the ten frames come from that second.
+      const early = await clip('video-ends-early.mp4', ['-f', 'lavfi', '-i',
+        'testsrc2=s=320x240:d=1', '-f', 'lavfi', '-i', 'sine=d=6', '-c:v', 'libx264',
+        '-preset', 'ultrafast', '-pix_fmt', 'yuv420p', '-c:a', 'aac']);
+      const e = await convertRecording(bins, early, outDir(), 'early', { filmstrip: true });
+      expect(await blackTiles(e.filmstripPath ?? '')).toEqual([]);
+    });
+
+  it('takes a long video\'s filmstrip from its key frames', async () => {
+    const long = await clip('long.mp4', ['-f', 'lavfi', '-i', 'testsrc2=s=64x48:r=10:d=150',
+      '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '50', '-pix_fmt', 'yuv420p']);
+    const r = await convertRecording(bins, long, outDir(), 'long', { filmstrip: true });
+    expect(r.durationSec).toBeCloseTo(150, 0);
+    expect(await blackTiles(r.filmstripPath ?? '')).toEqual([]);
+  });
+
+  it('converts the recording without a filmstrip when the filmstrip cannot be made',
+    async () => {
+      // An ffmpeg that fails whatever would tile a filmstrip, and runs everything else.
+      const failing = join(root, 'ffmpeg-no-tiles');
+      await writeFile(failing, `#!/bin/sh\ncase "$*" in *tile=*) echo 'tile: refused' >&2; ` +
+        `exit 1;; esac\nexec '${bins.ffmpeg}' "$@"\n`, { mode: 0o755 });
+      const dir = outDir();
+      const r = await convertRecording({ ...bins, ffmpeg: failing }, fx.webm10s640, dir, 'nostrip',
+        { filmstrip: true });
+      expect(r.filmstripPath).toBeNull();
+      expect(r.filmstripFailure).toContain('tile: refused');
+      expect(await filesIn(dir)).toEqual(['nostrip.jpg', 'nostrip.mp4']);
     });
 
   it('makes no filmstrip unless asked, nor for audio, and removes one an earlier run made',

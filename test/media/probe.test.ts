@@ -42,7 +42,7 @@ describe('probe on real files', () => {
       sizeBytes: Number(raw.format.size),
       bitRate: null,
       video: { codec: v?.codec_name, width: v?.width, height: v?.height, rotation: 0,
-        pixFmt: v?.pix_fmt },
+        pixFmt: v?.pix_fmt, durationSec: null },
       audio: { codec: a?.codec_name, channels: a?.channels, sampleRate: Number(a?.sample_rate) },
       streamCount: raw.streams.length,
     });
@@ -58,7 +58,7 @@ describe('probe on real files', () => {
     const p = await probe(bins, fx.rotatedMov);
     expect(p.container).toBe('mov');
     expect(p.video).toEqual({ codec: 'h264', width: v?.width, height: v?.height, rotation: 90,
-      pixFmt: 'yuv420p' });
+      pixFmt: 'yuv420p', durationSec: Number(v?.duration) });
     expect([p.video?.width, p.video?.height]).toEqual([640, 360]);
     expect(p.durationSec).toBeCloseTo(Number(raw.format.duration), 3);
     expect(p.bitRate).toBe(Number(raw.format.bit_rate));
