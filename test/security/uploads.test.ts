@@ -195,7 +195,7 @@ describe.each(DIALECTS)('upload limits and leftovers (%s)', (dialect) => {
     for (const file of stored) expect(file).toMatch(STORED_NAME);
     // The data directory holds only what the server itself creates.
     const top = (await readdir(srv.dataDir)).filter((n) => !n.startsWith('standpipe.db'));
-    expect(top.sort()).toEqual(['media', 'secret.key', 'uploads']);
+    expect(top.sort()).toEqual(['media', 'secret.key', 'uploads', 'work']);
     expect(await filesUnder(path.join(srv.dataDir, 'uploads'))).toEqual([]);
     await expect(readFile('/tmp/standpipe-escape.webm')).rejects.toThrow();
   });
