@@ -106,6 +106,10 @@ export function loadConfig(flags: ConfigFlags = {}, env: Env = process.env): Con
     problems.push(`database (--database or STANDPIPE_DATABASE_URL) must be a SQLite file path, ` +
       `a sqlite: URL or a postgres:// URL, got a ${scheme}: URL`);
   }
+  if (scheme !== 'postgres' && scheme !== 'postgresql' && /[/\\]$/.test(databaseUrl)) {
+    problems.push('database (--database or STANDPIPE_DATABASE_URL) names a folder; name the ' +
+      `SQLite file in it, such as ${path.join(databaseUrl, 'standpipe.db')}`);
+  }
 
   const shownHost = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
   const publicUrl = (env.STANDPIPE_PUBLIC_URL ?? `http://${shownHost}:${port}`).replace(/\/+$/, '');

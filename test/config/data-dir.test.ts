@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { loadConfig } from '../../src/config/index.js';
 
-describe('the data directory setting', () => {
+describe('the data directory and database settings', () => {
   let root: string;
   const key = 'cd'.repeat(32);
   beforeAll(async () => {
@@ -27,5 +27,14 @@ describe('the data directory setting', () => {
     expect(config.dataDir).toBe(path.join(root, 'flag'));
     expect(loadConfig({}, { STANDPIPE_DATA_DIR: 'rel/dir', STANDPIPE_SECRET_KEY: key }).dataDir)
       .toBe(path.resolve('rel/dir'));
+  });
+
+  it('refuses a SQLite database path that names a folder', () => {
+    for (const database of [`${root}/sub/`, `sqlite:${root}/sub/`]) {
+      expect(() => loadConfig({ database }, { STANDPIPE_SECRET_KEY: key }))
+        .toThrow(/names a folder; name the SQLite file in it/);
+    }
+    expect(loadConfig({ database: `${root}/sub/x.db` }, { STANDPIPE_SECRET_KEY: key })
+      .databaseUrl).toBe(`${root}/sub/x.db`);
   });
 });
