@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 
 import { ConfigError, loadConfig } from './config/index.js';
 import type { ConfigFlags } from './config/index.js';
-import { NO_MEDIA_TOOLS, findMediaBinaries } from './media/binaries.js';
+import { findMediaBinaries } from './media/binaries.js';
 
 // Each command loads the modules it needs when it runs: `serve` checks ffmpeg in a child
 // process while the server's modules load, which is most of its start-up time.
@@ -172,15 +172,10 @@ async function accountExport(flags: ConfigFlags, accountHash: string | undefined
   return 0;
 }
 
-/**
- * A context for a one-off command that runs no media work, logging only warnings, to
- * stderr; it needs no ffmpeg.
- */
+/** The context of a one-off command, loaded with the modules it needs (see cli/context.ts). */
 async function quietContext(config: ReturnType<typeof loadConfig>) {
-  const { default: pino } = await import('pino');
-  const { createContext } = await import('./runtime.js');
-  return createContext(config, { log: pino({ level: 'warn' }, pino.destination(2)),
-    media: Promise.resolve(NO_MEDIA_TOOLS) });
+  const { quietContext: make } = await import('./cli/context.js');
+  return make(config);
 }
 
 class UsageError extends Error {}

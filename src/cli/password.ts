@@ -1,13 +1,10 @@
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 
-import pino from 'pino';
-
 import type { ConfigFlags } from '../config/index.js';
 import { loadConfig } from '../config/index.js';
-import { NO_MEDIA_TOOLS } from '../media/binaries.js';
-import { createContext } from '../runtime.js';
 import { setAccountPassword } from '../services/sessions.js';
+import { quietContext } from './context.js';
 
 type Input = Readable & { isTTY?: boolean; setRawMode?: (raw: boolean) => unknown };
 
@@ -31,8 +28,7 @@ export async function accountPassword(
     password = await firstLine(input);
   }
   const config = loadConfig(flags);
-  const ctx = await createContext(config, { log: pino({ level: 'warn' }, pino.destination(2)),
-    media: Promise.resolve(NO_MEDIA_TOOLS) });
+  const ctx = await quietContext(config);
   try {
     const account = await setAccountPassword(ctx, accountHash, password);
     // The address is the one these settings give; without STANDPIPE_PUBLIC_URL it is a

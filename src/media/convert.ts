@@ -238,7 +238,7 @@ export async function convertRecording(
   const jpgPath = join(dir, `${baseName}.jpg`);
   const stripPath = join(dir, `${baseName}_filmstrip.jpg`);
   const strip = opts.filmstrip === true && !audioOnly;
-  let published: string[] = [];
+  const published: string[] = [];
 
   let copiedUntil: number | null = null;
   const writeMp4 = async () => {
@@ -299,11 +299,11 @@ export async function convertRecording(
       await rm(jpgPath, { force: true });
     } else {
       await rename(tmpJpg, jpgPath);
-      published = [...published, jpgPath];
+      published.push(jpgPath);
     }
     if (stripMade) {
       await rename(tmpStrip, stripPath);
-      published = [...published, stripPath];
+      published.push(stripPath);
     } else {
       await rm(stripPath, { force: true });
     }

@@ -29,12 +29,7 @@ export class RecordingAnswers {
   /** The answer kept for the account's recording, if it still holds; no waiting. */
   kept(account: Account, id: number): Buffer | undefined {
     const stamp = this.#ctx.db.changeStamp?.();
-    if (stamp === undefined) return undefined;
-    if (stamp !== this.#stamp) {
-      this.#entries.clear();
-      this.#stamp = stamp;
-      return undefined;
-    }
+    if (stamp === undefined || !this.#still(stamp)) return undefined;
     const hit = this.#entries.get(id);
     return hit !== undefined && hit.accountId === account.id ? hit.body : undefined;
   }
@@ -48,13 +43,18 @@ export class RecordingAnswers {
       this.#ctx.config))));
     // Kept only if nothing was written while the row was read.
     if (stamp !== undefined && this.#ctx.db.changeStamp?.() === stamp) {
-      if (stamp !== this.#stamp) {
-        this.#entries.clear();
-        this.#stamp = stamp;
-      }
+      this.#still(stamp);
       if (this.#entries.size >= this.#limit) this.#entries.clear();
       this.#entries.set(id, { accountId: account.id, body });
     }
     return body;
+  }
+
+  /** Whether the kept answers are of this stamp; if not, they go and the stamp is taken. */
+  #still(stamp: number): boolean {
+    if (stamp === this.#stamp) return true;
+    this.#entries.clear();
+    this.#stamp = stamp;
+    return false;
   }
 }

@@ -250,7 +250,7 @@ async function saveOffset(ctx: Context, upload: Upload, to: number): Promise<Upl
   const now = ctx.clock();
   if (!(await advanceUpload(ctx.db.kysely, upload.id, upload.upload_offset, to, now,
     now + UPLOAD_TTL_MS))) {
-    throw new AppError('conflict', 'the upload moved on meanwhile; ask where it stands');
+    throw movedOnError();
   }
   return { ...upload, upload_offset: to, updated_at: now, expires_at: now + UPLOAD_TTL_MS };
 }
@@ -312,7 +312,7 @@ async function finish(ctx: Context, upload: Upload, hash: Hash | null,
     { ...meta, source: 'DESK' },
     async (trx, recording) => {
       if (!(await finishUpload(trx, upload.id, move, recording.id, now))) {
-        throw new AppError('conflict', 'the upload moved on meanwhile; ask where it stands');
+        throw movedOnError();
       }
     });
   hashesOf(ctx).drop(upload.id);
@@ -324,12 +324,14 @@ async function finish(ctx: Context, upload: Upload, hash: Hash | null,
   };
 }
 
+/** Another request (of another process) finished, moved or removed the upload meanwhile. */
+function movedOnError(): AppError {
+  return new AppError('conflict', 'the upload moved on meanwhile; ask where it stands');
+}
+
 /** The upload's bytes went while this request held them: another process finished or removed it. */
 function movedOn(err: unknown): never {
-  if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-    throw new AppError('conflict', 'the upload moved on meanwhile; ask where it stands');
-  }
-  throw err;
+  throw (err as NodeJS.ErrnoException).code === 'ENOENT' ? movedOnError() : err;
 }
 
 /** tus termination: the upload and its bytes go; a write still running is stopped first. */
