@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 
 import BetterSqlite3 from 'better-sqlite3';
@@ -50,7 +51,12 @@ export function openDatabase(
 }
 
 function openSqlite(file: string): Db {
-  if (file !== ':memory:') makeDirectories(path.dirname(path.resolve(file)));
+  if (file !== ':memory:') {
+    makeDirectories(path.dirname(path.resolve(file)));
+    // Made readable by its owner only: it holds personal data and key hashes. SQLite gives
+    // its -wal and -shm files the database file's mode.
+    closeSync(openSync(file, 'a', 0o600));
+  }
   const sqlite = new BetterSqlite3(file);
   sqlite.pragma('journal_mode = WAL');
   sqlite.pragma('synchronous = NORMAL');
